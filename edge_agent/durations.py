@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Annotated, Final
+
+from pydantic import BeforeValidator
 
 from .errors import ConfigError
 
@@ -58,3 +60,27 @@ def parse_size(text: str) -> int:
     if size <= 0:
         raise ConfigError(f"size {text!r} must be greater than zero")
     return size
+
+
+def _duration(value: object) -> object:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"expected a duration such as '30s' or '5m', got {value!r}")
+    if value <= 0:
+        raise ConfigError(f"duration {value!r} must be greater than zero")
+    return float(value)
+
+
+def _size(value: object) -> object:
+    if isinstance(value, str):
+        return parse_size(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"expected a size such as '500MB' or '2GB', got {value!r}")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+"""Seconds, written ``"250ms"``, ``"30s"``, ``"5m"``, ``"2h"``, ``"90d"`` or as a number."""
+Size = Annotated[int, BeforeValidator(_size)]
+"""Bytes, written ``"500MB"``, ``"2GiB"`` or as a number."""

@@ -14,6 +14,9 @@ Every message names the offending value and says how to fix it.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class EdgeKitError(Exception):
     """Root of every error the kit raises on purpose."""
@@ -37,3 +40,16 @@ class StoreError(EdgeKitError, RuntimeError):
 
 class StoreCorruptError(StoreError):
     """The database file failed SQLite's integrity check."""
+
+
+def unknown_choice(kind: str, value: str, choices: Iterable[str]) -> str:
+    """The message for a name that is not among ``choices``, with the nearest one suggested.
+
+    ``unknown driver 'ds18b2O'; known drivers: onewire.ds18b20, ...; did you mean ...?``
+    """
+    names = sorted(choices)
+    text = f"unknown {kind} {value!r}; known {kind}s: {', '.join(names) or '(none)'}"
+    close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+    if close:
+        text += f"; did you mean {close[0]!r}?"
+    return text

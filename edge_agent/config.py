@@ -1,0 +1,241 @@
+"""The agent's config: one TOML file, validated into typed models.
+
+The file is ``--config FILE``, else ``$EDGE_AGENT_CONFIG``, else ``/etc/edge-agent/agent.toml``.
+Every error names the file, the key path (``sensor[2].interval``) and what is accepted; unknown
+keys and driver names come with the nearest valid one. Driver options are validated by each
+driver's own :class:`~edge_agent.driver.DriverOptions` model, without touching hardware.
+
+An annotated example is ``edge_agent/configs/example.toml``; the demo runs on
+``edge_agent/configs/demo.toml``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import socket
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .driver import DriverOptions, available_drivers, load_driver
+from .durations import Duration, Size
+from .errors import ConfigError, unknown_choice
+from .readings import check_name
+
+DEFAULT_CONFIG_PATH = Path("/etc/edge-agent/agent.toml")
+CONFIG_ENV = "EDGE_AGENT_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeviceConfig(_Section):
+    """Who this device is. ``id`` defaults to the host name."""
+
+    id: str = Field(default_factory=lambda: socket.gethostname().lower())
+    city: str = ""
+    lab: str = ""
+    trust_clock: bool = False
+    """Treat the clock as synchronised even when the kernel does not say so (containers)."""
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_name(cls, value: str) -> str:
+        return check_name("device", value)
+
+
+class StoreConfig(_Section):
+    """Where and how readings are kept."""
+
+    data_dir: Path = Path("/var/lib/edge-agent")
+    flush_interval: Duration = 1.0
+    flush_count: int = Field(default=1000, ge=1, le=1_000_000)
+    max_age: Duration | None = 365 * 86400.0
+    max_size: Size | None = 2_000_000_000
+    retention_interval: Duration = 300.0
+
+
+class SensorConfig(_Section):
+    """One ``[[sensor]]`` entry: a named sensor read by a driver."""
+
+    name: str
+    driver: str
+    interval: Duration = 30.0
+    enabled: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_name(cls, value: str) -> str:
+        return check_name("sensor", value)
+
+    @field_validator("driver")
+    @classmethod
+    def _driver_is_known(cls, value: str) -> str:
+        if value not in available_drivers():
+            raise ConfigError(unknown_choice("driver", value, available_drivers()))
+        return value
+
+
+class ExperimentConfig(_Section):
+    """One ``[[experiment]]`` entry: a bundled or user experiment, enabled with parameters."""
+
+    name: str
+    enabled: bool = True
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class UplinkConfig(_Section):
+    """The MQTT broker of the region. Without an ``[uplink]`` table the agent keeps data local."""
+
+    host: str
+    port: int = Field(default=8883, ge=1, le=65535)
+    topic_prefix: str = "digitallabor"
+    tls: bool = True
+    ca_file: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    username: str | None = None
+    password_file: Path | None = None
+    keepalive: Duration = 60.0
+
+
+class LogConfig(_Section):
+    """Logging; ``level`` can be overridden with ``--log-level``."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class AgentConfig(_Section):
+    """The whole config file."""
+
+    device: DeviceConfig = Field(default_factory=DeviceConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    sensors: list[SensorConfig] = Field(default_factory=list, alias="sensor")
+    experiments: list[ExperimentConfig] = Field(default_factory=list, alias="experiment")
+    uplink: UplinkConfig | None = None
+    log: LogConfig = Field(default_factory=LogConfig)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: Path | None = Field(default=None, exclude=True)
+    """The file this config was read from (None for one built in code)."""
+
+    driver_options: dict[str, DriverOptions] = Field(default_factory=dict, exclude=True)
+    """Each sensor's validated driver options, by sensor name."""
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "(top level)"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys accepted at ``loc`` (for suggesting the nearest one to an unknown key)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(part) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+    if current is None:
+        return []
+    return [f.alias or name for name, f in current.model_fields.items() if not f.exclude]
+
+
+def _explain(error: Any, model: type[BaseModel], prefix: tuple[int | str, ...] = ()) -> str:
+    loc = prefix + tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        accepted = _fields_at(model, tuple(error["loc"])[:-1])
+        text = f"unknown key {key!r}; accepted keys here: {', '.join(accepted) or '(none)'}"
+        close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
+        if close:
+            text += f"; did you mean {close[0]!r}?"
+        return f"{_key_path(loc)}: {text}"
+    if kind == "missing":
+        return f"{_key_path(loc)}: required key is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{_key_path(loc)}: {message}"
+
+
+def parse_config(data: dict[str, Any], *, source: Path | None = None) -> AgentConfig:
+    """Validate parsed TOML ``data``; raises :class:`ConfigError` listing every problem."""
+    where = f"{source}: " if source else ""
+    try:
+        config = AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [_explain(e, AgentConfig) for e in exc.errors()]
+        raise ConfigError("\n".join(where + p for p in problems)) from exc
+
+    problems = []
+    seen: set[str] = set()
+    options: dict[str, DriverOptions] = {}
+    for index, sensor in enumerate(config.sensors):
+        if sensor.name in seen:
+            problems.append(f"sensor[{index}].name: sensor {sensor.name!r} is defined twice")
+        seen.add(sensor.name)
+        cls = load_driver(sensor.driver)
+        try:
+            options[sensor.name] = cls.Options.model_validate(sensor.options)
+        except ValidationError as exc:
+            problems += [_explain(e, cls.Options, ("sensor", index, "options")) for e in exc.errors()]
+    for index, experiment in enumerate(config.experiments):
+        # Experiments arrive with the experiments SDK; until then none is known.
+        problems.append(
+            f"experiment[{index}].name: " + unknown_choice("experiment", experiment.name, [])
+        )
+    if problems:
+        raise ConfigError("\n".join(where + p for p in problems))
+    return config.model_copy(update={"source": source, "driver_options": options})
+
+
+def load_config(path: Path) -> AgentConfig:
+    """Read and validate a config file; :class:`ConfigError` says what is wrong and where."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such config file; pass --config FILE, set ${CONFIG_ENV}, or copy "
+            "edge_agent/configs/example.toml there"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(data, source=path)
+
+
+def resolve_config_path(arg: Path | None) -> Path:
+    """``--config`` if given, else ``$EDGE_AGENT_CONFIG``, else the system default."""
+    if arg is not None:
+        return arg
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG_PATH
+
+
+def bundled_config(name: str) -> str:
+    """The text of a config shipped with the agent (``demo.toml``, ``example.toml``)."""
+    return resources.files("edge_agent.configs").joinpath(name).read_text(encoding="utf-8")

@@ -1,0 +1,187 @@
+"""What a driver is: the base classes every sensor driver builds on, and the driver registry.
+
+A driver is created from its config entry with validated options (no hardware touched), does
+its I/O between :meth:`Driver.start` and :meth:`Driver.stop`, and publishes readings through
+:meth:`Driver.emit`. The supervisor runs :meth:`Driver.run_forever` and restarts it with
+backoff when it raises. Drivers register under the entry-point group ``edge_agent.drivers``,
+so a package of a third party can add one::
+
+    [project.entry-points."edge_agent.drivers"]
+    "acme.rain_gauge" = "acme_edge.rain:RainGaugeDriver"
+
+Input that does not parse is counted with :meth:`Driver.count_error`, logged at debug level,
+and never raised into the agent.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from .clock import Clock
+from .errors import ConfigError, unknown_choice
+from .readings import Quality, Reading, Value, check_unit, make_stream
+
+ENTRY_POINT_GROUP = "edge_agent.drivers"
+
+Publish = Callable[[Reading], None]
+
+
+class DriverOptions(BaseModel):
+    """Options of a driver, from the ``options`` table of its ``[[sensor]]`` entry.
+
+    Subclasses declare fields with defaults; unknown keys are refused.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Driver(abc.ABC):
+    """A sensor driver.
+
+    Args:
+        sensor: the sensor's name from the config; streams are ``<sensor>/<quantity>``.
+        options: validated :attr:`Options`.
+        interval: seconds between two samples, for drivers that poll.
+        publish: hands a reading to the hub.
+        clock: tells the time and whether it is synchronised.
+        logger: the driver's logger.
+    """
+
+    Options: ClassVar[type[DriverOptions]] = DriverOptions
+    summary: ClassVar[str] = ""
+    """One line for ``edge-agent drivers``: what the driver reads."""
+
+    def __init__(
+        self,
+        sensor: str,
+        options: DriverOptions,
+        *,
+        interval: float,
+        publish: Publish,
+        clock: Clock,
+        logger: logging.Logger,
+    ) -> None:
+        self.sensor = sensor
+        self.options = options
+        self.interval = interval
+        self.clock = clock
+        self.log = logger
+        self._publish = publish
+        self._streams: dict[str, str] = {}
+        self.input_errors: Counter[str] = Counter()
+        self.emitted = 0
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open the device. Called before :meth:`run`; may raise :class:`DriverError`."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Close the device. Called after :meth:`run` ends or fails."""
+
+    @abc.abstractmethod
+    async def run(self) -> None:
+        """Read the device until cancelled, emitting readings."""
+
+    async def run_forever(self) -> None:
+        """:meth:`start`, :meth:`run`, and :meth:`stop` whatever happened."""
+        await self.start()
+        try:
+            await self.run()
+        finally:
+            await self.stop()
+
+    def stream(self, quantity: str) -> str:
+        """The stream name of ``quantity`` for this sensor (checked once, then cached)."""
+        name = self._streams.get(quantity)
+        if name is None:
+            name = self._streams[quantity] = make_stream(self.sensor, quantity)
+        return name
+
+    def emit(
+        self,
+        quantity: str,
+        value: Value,
+        unit: str,
+        quality: Quality = Quality.GOOD,
+        *,
+        at: float | None = None,
+    ) -> Reading:
+        """Publish one reading of ``quantity`` taken now (or at ``at``, epoch seconds).
+
+        The reading is flagged ``clock_unsynced`` while the clock is not synchronised.
+        """
+        if not self.clock.synchronized:
+            quality |= Quality.CLOCK_UNSYNCED
+        reading = Reading(
+            self.stream(quantity), self.clock.now() if at is None else at, value, unit, quality
+        )
+        self._publish(reading)
+        self.emitted += 1
+        return reading
+
+    def count_error(self, reason: str, detail: object = "") -> None:
+        """Count one bad input under ``reason`` and log it at debug level; never raises."""
+        self.input_errors[reason] += 1
+        self.log.debug("%s: %s %s", self.sensor, reason, detail)
+
+
+class PollingDriver(Driver):
+    """A driver that samples its device every :attr:`interval` seconds.
+
+    Ticks follow a fixed schedule on the monotonic clock, so a slow sample does not make the
+    interval drift, and a wall-clock jump does not stop the timer.
+    """
+
+    @abc.abstractmethod
+    async def poll(self) -> None:
+        """Take one sample and :meth:`emit` its readings."""
+
+    async def run(self) -> None:
+        """Call :meth:`poll` every :attr:`interval` seconds until cancelled."""
+        next_tick = time.monotonic()
+        while True:
+            await self.poll()
+            next_tick += self.interval
+            delay = next_tick - time.monotonic()
+            if delay < 0:  # fell behind (suspended, overloaded): skip the missed ticks
+                next_tick = time.monotonic()
+                delay = 0
+            await asyncio.sleep(delay)
+
+
+@cache
+def available_drivers() -> dict[str, EntryPoint]:
+    """Driver names registered under the ``edge_agent.drivers`` entry points."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_driver(name: str) -> type[Driver]:
+    """The driver class registered as ``name``; :class:`ConfigError` names the known ones."""
+    known = available_drivers()
+    if name not in known:
+        raise ConfigError(unknown_choice("driver", name, known))
+    cls = known[name].load()
+    if not (isinstance(cls, type) and issubclass(cls, Driver)):
+        raise ConfigError(f"driver {name!r} ({known[name].value}) is not a Driver class")
+    return cls
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Driver",
+    "DriverOptions",
+    "PollingDriver",
+    "Publish",
+    "available_drivers",
+    "check_unit",
+    "load_driver",
+]

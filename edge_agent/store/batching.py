@@ -1,0 +1,206 @@
+"""The batch writer: one thread that owns the store's write connection.
+
+Readings arrive from the event loop through :meth:`BatchWriter.add`, which only appends to a
+list; the thread commits them when ``flush_count`` are pending or ``flush_interval`` seconds
+have passed since the oldest pending one, whichever comes first. Few, large transactions spare
+the SD card and keep the event loop free of disk work. Other work on the database (events,
+retention) goes through :meth:`BatchWriter.call` so that one thread does all writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from ..errors import StoreError
+from ..readings import Reading
+from .database import Store
+
+T = TypeVar("T")
+
+CommitHook = Callable[[int, int], None]
+"""Called in the writer thread after each commit with (last row id, readings committed)."""
+
+
+class BatchWriter:
+    """Commits readings in batches from a dedicated thread.
+
+    Args:
+        open_store: makes the :class:`Store` (called in :meth:`start`).
+        flush_count: commit once this many readings are pending.
+        flush_interval: commit at the latest this many seconds after a reading arrived.
+        max_pending: readings held in memory at most while the disk is slow or failing; more
+            are dropped and counted in :attr:`dropped` (and the persistent counter
+            ``dropped.writer_overflow``).
+        on_commit: see :data:`CommitHook`.
+    """
+
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        *,
+        flush_count: int = 1000,
+        flush_interval: float = 1.0,
+        max_pending: int = 200_000,
+        on_commit: CommitHook | None = None,
+        logger: logging.Logger,
+    ) -> None:
+        self._open_store = open_store
+        self.flush_count = flush_count
+        self.flush_interval = flush_interval
+        self.max_pending = max_pending
+        self._on_commit = on_commit
+        self._log = logger
+        self._cond = threading.Condition()
+        self._pending: list[Reading] = []
+        self._oldest_pending = 0.0
+        self._calls: list[tuple[Callable[[Store], Any], Future[Any]]] = []
+        self._stopping = False
+        self._flush_requested = False
+        self._thread: threading.Thread | None = None
+        self._store: Store | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self.committed = 0
+        self.last_row = 0
+        self.dropped = 0
+        self.write_errors = 0
+        self.last_error: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the store in the writer thread and start committing; raises if it cannot open."""
+        self._thread = threading.Thread(target=self._main, name="store-writer", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._start_error is not None:
+            raise self._start_error
+
+    def stop(self) -> None:
+        """Commit everything pending, close the store and end the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    @property
+    def pending(self) -> int:
+        """Readings waiting to be committed."""
+        return len(self._pending)
+
+    # -- from the event loop ---------------------------------------------------------------
+
+    def add(self, readings: Iterable[Reading]) -> None:
+        """Queue readings for the next commit; never blocks on disk."""
+        batch = list(readings)
+        with self._cond:
+            room = self.max_pending - len(self._pending)
+            if room < len(batch):
+                lost = len(batch) - max(room, 0)
+                self.dropped += lost
+                batch = batch[: max(room, 0)]
+                self._log.warning(
+                    "store writer is %d readings behind; dropped %d newest", self.max_pending, lost
+                )
+            was_empty = not self._pending
+            if was_empty:
+                self._oldest_pending = time.monotonic()
+            self._pending.extend(batch)
+            # Wake the thread when its deadline changes (first reading) or the batch is full.
+            if was_empty or len(self._pending) >= self.flush_count:
+                self._cond.notify()
+
+    def call(self, fn: Callable[[Store], T]) -> Future[T]:
+        """Run ``fn(store)`` in the writer thread after the pending readings are committed."""
+        future: Future[T] = Future()
+        with self._cond:
+            self._calls.append((fn, future))
+            self._cond.notify()
+        return future
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Commit what is pending now and return the last committed row id (blocking)."""
+        return self.call(lambda store: self.last_row).result(timeout)
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def _main(self) -> None:
+        try:
+            self._store = self._open_store()
+            self.last_row = self._store.last_row()
+        except BaseException as exc:
+            self._start_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        store = self._store
+        failures = 0
+        try:
+            while True:
+                with self._cond:
+                    while not self._due():
+                        timeout = None
+                        if self._pending:
+                            timeout = max(
+                                0.0, self._oldest_pending + self.flush_interval - time.monotonic()
+                            )
+                        self._cond.wait(timeout)
+                    batch, self._pending = self._pending, []
+                    calls, self._calls = self._calls, []
+                    stopping = self._stopping
+                if batch and not self._commit(store, batch):
+                    failures += 1
+                    if stopping and failures >= 3:
+                        self._log.error(
+                            "giving up on %d readings that could not be committed at shutdown",
+                            len(batch),
+                        )
+                        self.dropped += len(batch)
+                        batch = []
+                    else:
+                        with self._cond:  # put the batch back in front, within the memory bound
+                            self._pending[:0] = batch[: self.max_pending]
+                            self._oldest_pending = time.monotonic()
+                            self._calls[:0] = calls
+                        time.sleep(min(0.25 * 2**failures, 30.0))
+                        continue
+                failures = 0
+                for fn, future in calls:
+                    if future.set_running_or_notify_cancel():
+                        try:
+                            future.set_result(fn(store))
+                        except BaseException as exc:
+                            future.set_exception(exc)
+                if stopping:
+                    with self._cond:
+                        if not self._pending and not self._calls:
+                            break
+        finally:
+            store.close()
+
+    def _due(self) -> bool:
+        if self._stopping or self._calls or len(self._pending) >= self.flush_count:
+            return True
+        return bool(self._pending) and (
+            time.monotonic() - self._oldest_pending >= self.flush_interval
+        )
+
+    def _commit(self, store: Store, batch: list[Reading]) -> bool:
+        try:
+            last = store.write(batch)
+        except StoreError as exc:
+            self.write_errors += 1
+            self.last_error = str(exc)
+            self._log.error("%s; keeping them in memory and retrying", exc)
+            return False
+        self.committed += len(batch)
+        self.last_row = last
+        if self._on_commit is not None:
+            self._on_commit(last, len(batch))
+        return True

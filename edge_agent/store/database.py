@@ -1,0 +1,466 @@
+"""The SQLite database behind the store: opening, migrating, writing and querying readings."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from ..errors import StoreCorruptError, StoreError
+from ..readings import Quality, Reading, Value, stream_matcher
+from .schema import MIGRATIONS, SCHEMA_VERSION
+
+DB_FILENAME: Final = "readings.db"
+_US: Final = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A committed reading with its stable id (``<store uid>-<row id>``) and row id."""
+
+    id: str
+    row: int
+    stream: str
+    time: float
+    value: Value
+    unit: str
+    quality: Quality
+
+    def as_dict(self) -> dict[str, Any]:
+        """The reading as plain JSON-ready data (time in epoch seconds, quality as names)."""
+        return {
+            "id": self.id,
+            "stream": self.stream,
+            "time": self.time,
+            "value": self.value,
+            "unit": self.unit,
+            "quality": self.quality.names(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStats:
+    """Statistics of one stream over a time range; numeric figures are None for non-numbers."""
+
+    stream: str
+    unit: str
+    count: int
+    flagged: int
+    first: float | None
+    last: float | None
+    minimum: float | None
+    maximum: float | None
+    mean: float | None
+
+
+def _kind_of(value: Value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "text"
+    return "number"
+
+
+def _decode_value(kind: str, raw: Any) -> Value:
+    if raw is None:
+        return None
+    if kind == "bool":
+        return bool(raw)
+    if kind == "number":
+        return float(raw)
+    return str(raw)
+
+
+class Store:
+    """One SQLite database in WAL mode under a data directory.
+
+    A :class:`Store` object is used from one thread at a time (SQLite connections are not
+    shared); the agent writes through :class:`~edge_agent.store.BatchWriter` in a dedicated
+    thread, and readers such as the CLI open their own read-only store with ``readonly=True``.
+    """
+
+    def __init__(self, data_dir: Path, *, readonly: bool = False) -> None:
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / DB_FILENAME
+        self.readonly = readonly
+        self._conn = self._connect()
+        self._streams: dict[str, tuple[int, str, str]] = {}
+        if not readonly:
+            self._migrate()
+        self.uid = self._read_uid()
+        self._load_streams()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            if not self.path.exists():
+                raise StoreError(
+                    f"no readings database at {self.path}; start the agent once "
+                    "(edge-agent run, or edge-agent demo) or pass the right --data-dir"
+                )
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            try:
+                conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open {self.path} for reading: {exc}") from exc
+        else:
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                # WAL: readers never block the writer; NORMAL sync is durable across an agent
+                # crash (kill -9) and loses at most the last commits on power loss, without an
+                # fsync per commit that would wear out the SD card.
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=OFF")
+            except sqlite3.DatabaseError as exc:
+                raise StoreCorruptError(
+                    f"{self.path} is not a usable SQLite database ({exc}); move it aside "
+                    "and the agent creates a fresh one"
+                ) from exc
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreError(f"cannot open {self.path}: {exc}") from exc
+            if mode != "wal":
+                raise StoreError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this agent's "
+                f"{SCHEMA_VERSION}; upgrade the agent, or move the file aside to start afresh"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction():
+                for statement in MIGRATIONS[target - 1]:
+                    self._conn.execute(statement)
+                if target == 1:
+                    self._conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('uid', ?), ('created', ?)",
+                        (secrets.token_hex(8), time.time()),
+                    )
+                self._conn.execute(f"PRAGMA user_version={target}")
+
+    def _read_uid(self) -> str:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key='uid'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorruptError(f"{self.path} cannot be read ({exc})") from exc
+        if row is None:
+            raise StoreError(f"{self.path} has no store uid; it was not made by the agent")
+        return str(row[0])
+
+    def _load_streams(self) -> None:
+        for sid, name, unit, kind in self._conn.execute(
+            "SELECT id, name, unit, kind FROM streams"
+        ):
+            self._streams[name] = (sid, unit, kind)
+
+    def _transaction(self) -> _Commit:
+        # With isolation_level=None the connection is in autocommit mode; "with conn" would not
+        # open a transaction, so BEGIN explicitly.
+        self._conn.execute("BEGIN IMMEDIATE")
+        return _Commit(self._conn)
+
+    def close(self) -> None:
+        """Close the database; in WAL mode the last connection also checkpoints the WAL."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- integrity -------------------------------------------------------------------------
+
+    def integrity_check(self) -> list[str]:
+        """Run ``PRAGMA integrity_check``; an empty list means the database is intact."""
+        rows = [r[0] for r in self._conn.execute("PRAGMA integrity_check")]
+        return [] if rows == ["ok"] else rows
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _stream_id(self, reading: Reading) -> int:
+        known = self._streams.get(reading.stream)
+        if known is not None:
+            return known[0]
+        kind = _kind_of(reading.value)
+        cur = self._conn.execute(
+            "INSERT INTO streams (name, unit, kind) VALUES (?, ?, ?)",
+            (reading.stream, reading.unit, kind),
+        )
+        sid = int(cur.lastrowid or 0)
+        self._streams[reading.stream] = (sid, reading.unit, kind)
+        return sid
+
+    def write(self, readings: Sequence[Reading]) -> int:
+        """Commit ``readings`` in one transaction and return the last row id written.
+
+        The readings are stored once this returns; on any error nothing of the batch is.
+        """
+        if not readings:
+            return 0
+        streams = self._streams
+        try:
+            with self._transaction():
+                rows = []
+                for r in readings:
+                    known = streams.get(r.stream)
+                    sid = known[0] if known is not None else self._stream_id(r)
+                    rows.append((sid, int(r.time * _US), r.value, int(r.quality)))
+                self._conn.executemany(
+                    "INSERT INTO readings (stream, t, value, quality) VALUES (?, ?, ?, ?)", rows
+                )
+                last = self._conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        except sqlite3.Error as exc:
+            # A failed transaction may have created stream rows that were rolled back.
+            self._streams.clear()
+            self._load_streams()
+            raise StoreError(f"cannot write {len(readings)} readings to {self.path}: {exc}") from exc
+        return int(last)
+
+    def record_event(
+        self,
+        kind: str,
+        message: str,
+        *,
+        severity: str = "info",
+        data: dict[str, Any] | None = None,
+        at: float | None = None,
+    ) -> int:
+        """Commit one event (retention drops, restarts, alerts) and return its id."""
+        with self._transaction():
+            cur = self._conn.execute(
+                "INSERT INTO events (t, kind, severity, message, data) VALUES (?, ?, ?, ?, ?)",
+                (
+                    int((time.time() if at is None else at) * _US),
+                    kind,
+                    severity,
+                    message,
+                    None if data is None else json.dumps(data, sort_keys=True),
+                ),
+            )
+        return int(cur.lastrowid or 0)
+
+    def add_counter(self, name: str, amount: int) -> None:
+        """Add ``amount`` to a persistent counter in ``meta`` (e.g. ``dropped.retention``)."""
+        with self._transaction():
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+                (f"counter.{name}", amount),
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _row_to_reading(self, row: tuple[Any, ...]) -> StoredReading:
+        rid, name, unit, kind, t, value, quality = row
+        return StoredReading(
+            id=f"{self.uid}-{rid}",
+            row=rid,
+            stream=name,
+            time=t / _US,
+            value=_decode_value(kind, value),
+            unit=unit,
+            quality=Quality(quality),
+        )
+
+    _SELECT: Final = (
+        "SELECT r.id, s.name, s.unit, s.kind, r.t, r.value, r.quality "
+        "FROM readings r JOIN streams s ON s.id = r.stream "
+    )
+
+    def refresh_streams(self) -> None:
+        """Re-read the stream table (a read-only store sees streams the writer added since)."""
+        self._streams.clear()
+        self._load_streams()
+
+    def streams(self, pattern: str = "*") -> list[str]:
+        """Names of the streams matching a shell-style ``pattern``, sorted."""
+        self.refresh_streams()
+        matcher = stream_matcher(pattern)
+        return sorted(name for name in self._streams if matcher.match(name))
+
+    def latest(self, pattern: str = "*") -> list[StoredReading]:
+        """The newest reading (by time) of each stream matching ``pattern``, by stream name."""
+        out = []
+        for name in self.streams(pattern):
+            sid = self._streams[name][0]
+            row = self._conn.execute(
+                self._SELECT + "WHERE r.stream = ? ORDER BY r.t DESC, r.id DESC LIMIT 1", (sid,)
+            ).fetchone()
+            if row is not None:
+                out.append(self._row_to_reading(row))
+        return out
+
+    def query(
+        self,
+        pattern: str = "*",
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> Iterator[StoredReading]:
+        """Readings of streams matching ``pattern`` with ``since <= time < until`` (epoch s),
+        in commit order. Streams are filtered through the ``(stream, t)`` index."""
+        ids = [self._streams[name][0] for name in self.streams(pattern)]
+        if not ids:
+            return
+        clauses = [f"r.stream IN ({','.join('?' * len(ids))})"]
+        params: list[Any] = list(ids)
+        if since is not None:
+            clauses.append("r.t >= ?")
+            params.append(int(since * _US))
+        if until is not None:
+            clauses.append("r.t < ?")
+            params.append(int(until * _US))
+        sql = self._SELECT + "WHERE " + " AND ".join(clauses) + " ORDER BY r.id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        for row in self._conn.execute(sql, params):
+            yield self._row_to_reading(row)
+
+    def after(self, row: int, *, limit: int = 1000) -> list[StoredReading]:
+        """Readings with a row id greater than ``row``, oldest first: the outbox and ``tail -f``."""
+        rows = self._conn.execute(
+            self._SELECT + "WHERE r.id > ? ORDER BY r.id LIMIT ?", (row, limit)
+        ).fetchall()
+        if rows and any(r[1] is None for r in rows):  # pragma: no cover - join always matches
+            self.refresh_streams()
+        return [self._row_to_reading(r) for r in rows]
+
+    def last_row(self) -> int:
+        """The highest row id committed so far (0 for an empty store)."""
+        row = self._conn.execute("SELECT max(id) FROM readings").fetchone()
+        return int(row[0] or 0)
+
+    def stats(
+        self, pattern: str = "*", *, since: float | None = None, until: float | None = None
+    ) -> list[StreamStats]:
+        """Per-stream count, flagged count, time span and, for numbers, min/max/mean."""
+        out = []
+        for name in self.streams(pattern):
+            sid, unit, kind = self._streams[name]
+            clauses, params = ["stream = ?"], [sid]
+            if since is not None:
+                clauses.append("t >= ?")
+                params.append(int(since * _US))
+            if until is not None:
+                clauses.append("t < ?")
+                params.append(int(until * _US))
+            count, flagged, first, last, lo, hi, mean = self._conn.execute(
+                "SELECT count(*), sum(quality != 0), min(t), max(t), min(value), max(value), "
+                "avg(value) FROM readings WHERE " + " AND ".join(clauses),
+                params,
+            ).fetchone()
+            numeric = kind == "number"
+            out.append(
+                StreamStats(
+                    stream=name,
+                    unit=unit,
+                    count=count,
+                    flagged=flagged or 0,
+                    first=None if first is None else first / _US,
+                    last=None if last is None else last / _US,
+                    minimum=lo if numeric else None,
+                    maximum=hi if numeric else None,
+                    mean=mean if numeric else None,
+                )
+            )
+        return out
+
+    def events(self, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """Events with an id greater than ``after``, oldest first, as plain data."""
+        rows = self._conn.execute(
+            "SELECT id, t, kind, severity, message, data FROM events WHERE id > ? "
+            "ORDER BY id LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [
+            {
+                "id": f"{self.uid}-e{eid}",
+                "row": eid,
+                "time": t / _US,
+                "kind": kind,
+                "severity": severity,
+                "message": message,
+                "data": None if data is None else json.loads(data),
+            }
+            for eid, t, kind, severity, message, data in rows
+        ]
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        """A value from the ``meta`` table (counters live under ``counter.<name>``)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Set a value in the ``meta`` table, committed at once."""
+        with self._transaction():
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def counters(self) -> dict[str, int]:
+        """Persistent counters (``counter.*`` in ``meta``) without their prefix."""
+        return {
+            key.removeprefix("counter."): int(value)
+            for key, value in self._conn.execute(
+                "SELECT key, value FROM meta WHERE key LIKE 'counter.%'"
+            )
+        }
+
+    def size_bytes(self) -> int:
+        """Bytes in use by the database's pages (free pages excluded), without the WAL."""
+        page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+        free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return int((pages - free) * page_size)
+
+    def file_bytes(self) -> int:
+        """Bytes the database takes on disk, WAL included."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                total += os.stat(f"{self.path}{suffix}").st_size
+            except FileNotFoundError:
+                pass
+        return total
+
+    def count(self) -> int:
+        """Number of readings stored."""
+        return int(self._conn.execute("SELECT count(*) FROM readings").fetchone()[0])
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying connection, for the store's own helpers (retention)."""
+        return self._conn
+
+
+class _Commit:
+    """Context manager that commits a transaction begun with ``BEGIN``, or rolls it back."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self._conn
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self._conn.execute("COMMIT")
+        elif self._conn.in_transaction:  # SQLite already rolled back after e.g. SQLITE_FULL
+            self._conn.execute("ROLLBACK")

@@ -1,0 +1,50 @@
+"""Schema of the store and its migrations, versioned by SQLite's ``user_version``.
+
+Each migration is a list of statements that takes the database from version ``n`` to ``n + 1``.
+Migrations only ever append; a database newer than this code is refused with a clear message
+rather than opened and damaged.
+
+Space per reading matters (SD cards wear): a row holds the stream as a small integer, the time as
+integer microseconds and the value in SQLite's compact encodings; the unit and the value's kind
+live once per stream in ``streams``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    # 0 -> 1: the first schema.
+    (
+        """CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value
+        ) WITHOUT ROWID""",
+        """CREATE TABLE streams (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            unit TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('number', 'bool', 'text'))
+        )""",
+        # value has no declared type, hence no affinity: numbers, texts and NULL keep their own
+        # encoding, and a text such as "12" is never turned into a number.
+        """CREATE TABLE readings (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            stream INTEGER NOT NULL REFERENCES streams(id),
+            t INTEGER NOT NULL,
+            value,
+            quality INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX readings_by_stream_time ON readings (stream, t)",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            t INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'alert')),
+            message TEXT NOT NULL,
+            data TEXT
+        )""",
+    ),
+)
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)
