@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
@@ -157,8 +158,9 @@ class Agent:
             self.notifier.status(self.stats().line())
             if time.monotonic() >= next_retention:
                 next_retention = time.monotonic() + self.config.store.retention_interval
-                policy, now = self.retention, self.clock.now()
-                self.writer.call(lambda store: apply_retention(store, policy, now=now))
+                self.writer.call(
+                    functools.partial(apply_retention, policy=self.retention, now=self.clock.now())
+                )
             await asyncio.sleep(tick)
 
     async def run(self) -> None:

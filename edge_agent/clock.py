@@ -18,7 +18,7 @@ _TIME_ERROR = 5
 
 class _Timex(ctypes.Structure):
     # struct timex from <sys/timex.h>; only status and the return value are read.
-    _fields_ = [  # noqa: RUF012 - ctypes layout
+    _fields_ = [
         ("modes", ctypes.c_uint),
         ("offset", ctypes.c_long),
         ("freq", ctypes.c_long),

@@ -17,7 +17,7 @@ import socket
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -176,6 +176,8 @@ def _explain(error: Any, model: type[BaseModel], prefix: tuple[int | str, ...] =
     if kind == "missing":
         return f"{_key_path(loc)}: required key is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if kind != "value_error" and "input" in error:  # our own messages already name the value
+        message += f" (got {error['input']!r})"
     return f"{_key_path(loc)}: {message}"
 
 
@@ -199,7 +201,9 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> AgentCo
         try:
             options[sensor.name] = cls.Options.model_validate(sensor.options)
         except ValidationError as exc:
-            problems += [_explain(e, cls.Options, ("sensor", index, "options")) for e in exc.errors()]
+            problems += [
+                _explain(e, cls.Options, ("sensor", index, "options")) for e in exc.errors()
+            ]
     for index, experiment in enumerate(config.experiments):
         # Experiments arrive with the experiments SDK; until then none is known.
         problems.append(

@@ -92,7 +92,9 @@ class Hub:
         self._routes: dict[str, tuple[Subscription, ...]] = {}
         self.published = 0
 
-    def subscribe(self, pattern: str = "*", *, name: str = "", maxlen: int = 10_000) -> Subscription:
+    def subscribe(
+        self, pattern: str = "*", *, name: str = "", maxlen: int = 10_000
+    ) -> Subscription:
         """A new subscription to the streams matching ``pattern`` (shell wildcards)."""
         sub = Subscription(self, name or pattern, pattern, maxlen)
         self._subscriptions.append(sub)

@@ -8,8 +8,8 @@ import zlib
 
 from pydantic import Field
 
-from edge_agent.durations import Duration
 from edge_agent.driver import DriverOptions, PollingDriver
+from edge_agent.durations import Duration
 
 _DAY = 86400.0
 

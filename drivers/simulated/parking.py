@@ -27,7 +27,7 @@ class ParkingBayOptions(SimulatedOptions):
 
 
 class ParkingBaySimulator(SimulatedDriver):
-    """Distance to the nearest object (m) and the bay's state; streams ``distance``, ``occupied``."""
+    """An ultrasonic bay sensor: streams ``distance`` (m) and ``occupied`` (boolean)."""
 
     Options = ParkingBayOptions
     options: ParkingBayOptions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 import tomllib
@@ -15,7 +16,13 @@ from ..driver import available_drivers, load_driver
 from ..durations import format_duration
 from ..logs import setup_logging
 from ..store import Store
-from .common import add_config_option, add_data_dir_option, config_from, data_dir_from, demo_data_dir
+from .common import (
+    add_config_option,
+    add_data_dir_option,
+    config_from,
+    data_dir_from,
+    demo_data_dir,
+)
 from .live import LiveView
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
@@ -112,35 +119,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the store's summary."""
-    import json
-
     with Store(data_dir_from(args), readonly=True) as store:
         latest = store.latest()
+        counters = store.counters()
+        events = store.recent_events(5)
         summary = {
             "database": str(store.path),
             "store_uid": store.uid,
             "readings": store.count(),
             "last_row": store.last_row(),
             "file_bytes": store.file_bytes(),
-            "counters": store.counters(),
+            "counters": counters,
             "streams": [r.as_dict() for r in latest],
-            "recent_events": store.events(limit=1000)[-5:],
+            "recent_events": events,
         }
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"database   {summary['database']} ({summary['file_bytes'] / 1e6:.1f} MB on disk)")
+    print(f"database   {summary['database']} ({store.file_bytes() / 1e6:.1f} MB on disk)")
     print(f"readings   {summary['readings']} stored, last row {summary['last_row']}")
-    for name, value in sorted(summary["counters"].items()):
-        print(f"counter    {name} = {value}")
+    for name, amount in sorted(counters.items()):
+        print(f"counter    {name} = {amount}")
     print(f"streams    {len(latest)}")
     now = time.time()
     for r in latest:
         flags = ",".join(r.quality.names())
         value = f"{r.value} {r.unit}".strip()
-        print(f"  {r.stream:<28} {value:>16}  {format_duration(max(1, round(now - r.time)))} ago"
-              f"{'  [' + flags + ']' if flags else ''}")
-    for event in summary["recent_events"]:
+        age = format_duration(max(1, round(now - r.time)))
+        print(f"  {r.stream:<28} {value:>16}  {age} ago{'  [' + flags + ']' if flags else ''}")
+    for event in events:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event["time"]))
         print(f"event      {stamp} {event['severity']}: {event['message']}")
     return 0

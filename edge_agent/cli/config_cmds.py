@@ -39,9 +39,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         limits.append(f"max age {format_duration(store.max_age)}")
     if store.max_size:
         limits.append(f"max size {store.max_size / 1e6:.0f} MB")
+    every = format_duration(store.flush_interval)
     print(
-        f"store      {store.data_dir}/readings.db, commit every {format_duration(store.flush_interval)}"
-        f" or {store.flush_count} readings; {', '.join(limits) or 'kept forever'}"
+        f"store      {store.data_dir}/readings.db, commit every {every} or "
+        f"{store.flush_count} readings; {', '.join(limits) or 'kept forever'}"
     )
     print(f"sensors    {len(config.sensors)}")
     for sensor in config.sensors:
@@ -57,6 +58,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("uplink     none: readings stay on this device")
     else:
         up = config.uplink
-        print(f"uplink     {up.host}:{up.port} {'TLS' if up.tls else 'no TLS'}, "
-              f"topics under {up.topic_prefix}/{device.city}/{device.lab}/{device.id}")
+        print(
+            f"uplink     {up.host}:{up.port} {'TLS' if up.tls else 'no TLS'}, "
+            f"topics under {up.topic_prefix}/{device.city}/{device.lab}/{device.id}"
+        )
     return 0

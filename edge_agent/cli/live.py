@@ -32,9 +32,7 @@ class LiveView:
     def render(self, stats: AgentStats) -> None:
         """Draw the table (terminal) or one line (pipe)."""
         if not self.tty:
-            values = ", ".join(
-                f"{name}={_fmt(r)}" for name, r in sorted(self.latest.items())
-            )
+            values = ", ".join(f"{name}={_fmt(r)}" for name, r in sorted(self.latest.items()))
             print(f"[{stats.uptime_s:5.0f}s] {stats.line()} | {values}", file=self.out, flush=True)
             return
         lines = [

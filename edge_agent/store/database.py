@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -160,9 +161,7 @@ class Store:
         return str(row[0])
 
     def _load_streams(self) -> None:
-        for sid, name, unit, kind in self._conn.execute(
-            "SELECT id, name, unit, kind FROM streams"
-        ):
+        for sid, name, unit, kind in self._conn.execute("SELECT id, name, unit, kind FROM streams"):
             self._streams[name] = (sid, unit, kind)
 
     def _transaction(self) -> _Commit:
@@ -226,7 +225,9 @@ class Store:
             # A failed transaction may have created stream rows that were rolled back.
             self._streams.clear()
             self._load_streams()
-            raise StoreError(f"cannot write {len(readings)} readings to {self.path}: {exc}") from exc
+            raise StoreError(
+                f"cannot write {len(readings)} readings to {self.path}: {exc}"
+            ) from exc
         return int(last)
 
     def record_event(
@@ -400,6 +401,11 @@ class Store:
             for eid, t, kind, severity, message, data in rows
         ]
 
+    def recent_events(self, count: int) -> list[dict[str, Any]]:
+        """The newest ``count`` events, oldest first."""
+        row = self._conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+        return self.events(after=max(0, int(row[0]) - count), limit=count)
+
     def meta(self, key: str, default: Any = None) -> Any:
         """A value from the ``meta`` table (counters live under ``counter.<name>``)."""
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -434,10 +440,8 @@ class Store:
         """Bytes the database takes on disk, WAL included."""
         total = 0
         for suffix in ("", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 total += os.stat(f"{self.path}{suffix}").st_size
-            except FileNotFoundError:
-                pass
         return total
 
     def count(self) -> int:
