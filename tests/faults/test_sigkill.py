@@ -54,5 +54,7 @@ def test_sigkill_loses_nothing_committed(edge_agent_cmd: list[str], tmp_path: Pa
         reported_total = last
     assert reported_total > ITERATIONS * 10
     # Readiness is reported, not asserted: the machine is shared and noisy.
-    print(f"\n{ITERATIONS} kills, {reported_total} readings kept; "
-          f"first commit after start: median {sorted(ready_times)[len(ready_times) // 2]:.2f} s")
+    print(
+        f"\n{ITERATIONS} kills, {reported_total} readings kept; "
+        f"first commit after start: median {sorted(ready_times)[len(ready_times) // 2]:.2f} s"
+    )

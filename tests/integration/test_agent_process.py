@@ -55,7 +55,9 @@ def test_demo_shows_and_stores_readings_within_ten_seconds(
     assert "road-surface/temperature" in streams and "bay-1/distance" in streams
 
 
-def test_sigterm_commits_everything_and_exits_zero(edge_agent_cmd: list[str], tmp_path: Path) -> None:
+def test_sigterm_commits_everything_and_exits_zero(
+    edge_agent_cmd: list[str], tmp_path: Path
+) -> None:
     # A long flush interval: only the shutdown path can commit what the drivers produced.
     config = write_config(tmp_path / "agent.toml", tmp_path / "data", flush="1h", flush_count=10**6)
     agent = AgentProcess(edge_agent_cmd, config)
@@ -95,7 +97,9 @@ def test_ready_and_watchdog_reach_systemd(edge_agent_cmd: list[str], tmp_path: P
     assert "STOPPING=1" in messages
 
 
-def test_unusable_data_dir_fails_with_a_clear_message(edge_agent_cmd: list[str], tmp_path: Path) -> None:
+def test_unusable_data_dir_fails_with_a_clear_message(
+    edge_agent_cmd: list[str], tmp_path: Path
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     config = write_config(tmp_path / "agent.toml", blocker / "data")

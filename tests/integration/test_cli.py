@@ -61,7 +61,9 @@ def filled(tmp_path: Path) -> Path:
 
 
 def test_query_csv(edge_agent_cmd: list[str], filled: Path) -> None:
-    proc = run(edge_agent_cmd, "readings", "query", "--data-dir", str(filled), "--stream", "*/temperature")
+    proc = run(
+        edge_agent_cmd, "readings", "query", "--data-dir", str(filled), "--stream", "*/temperature"
+    )
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))
     assert [(r["stream"], r["value"], r["quality"]) for r in rows] == [
@@ -90,7 +92,9 @@ def test_query_jsonl_to_file_with_time_range(
 
 
 def test_bad_time_is_a_usage_error(edge_agent_cmd: list[str], filled: Path) -> None:
-    proc = run(edge_agent_cmd, "readings", "query", "--data-dir", str(filled), "--since", "yesterday")
+    proc = run(
+        edge_agent_cmd, "readings", "query", "--data-dir", str(filled), "--since", "yesterday"
+    )
     assert proc.returncode == 2
     assert "time 'yesterday' is not understood" in proc.stderr
 
@@ -108,7 +112,9 @@ def test_tail_and_status(edge_agent_cmd: list[str], filled: Path) -> None:
     }  # fmt: skip
 
 
-def test_missing_store_exits_1_and_says_what_to_do(edge_agent_cmd: list[str], tmp_path: Path) -> None:
+def test_missing_store_exits_1_and_says_what_to_do(
+    edge_agent_cmd: list[str], tmp_path: Path
+) -> None:
     proc = run(edge_agent_cmd, "status", "--data-dir", str(tmp_path / "nothing"))
     assert proc.returncode == 1
     assert "no readings database" in proc.stderr and "edge-agent demo" in proc.stderr

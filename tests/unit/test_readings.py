@@ -24,7 +24,7 @@ def test_stream_names_are_checked() -> None:
 
 def test_units_are_senml() -> None:
     assert check_unit("Cel") == "Cel"
-    with pytest.raises(ConfigError, match="unknown unit 'degC'; known SenML units: .*Cel"):
+    with pytest.raises(ConfigError, match=r"unknown unit 'degC'; known SenML units: .*Cel"):
         check_unit("degC")
 
 

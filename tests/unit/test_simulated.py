@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable
 
@@ -46,7 +47,9 @@ def sample(
     return out
 
 
-def test_same_seed_same_values_other_seed_other_values(make_config: Callable[..., AgentConfig]) -> None:
+def test_same_seed_same_values_other_seed_other_values(
+    make_config: Callable[..., AgentConfig],
+) -> None:
     a = sample(make_config, "simulated.air", "seed = 7", samples=20, step=60)
     b = sample(make_config, "simulated.air", "seed = 7", samples=20, step=60)
     c = sample(make_config, "simulated.air", "seed = 8", samples=20, step=60)
@@ -54,7 +57,9 @@ def test_same_seed_same_values_other_seed_other_values(make_config: Callable[...
     assert [r.value for r in a] != [r.value for r in c]
 
 
-def test_road_surface_freezes_at_night_and_thaws_by_day(make_config: Callable[..., AgentConfig]) -> None:
+def test_road_surface_freezes_at_night_and_thaws_by_day(
+    make_config: Callable[..., AgentConfig],
+) -> None:
     day = sample(make_config, "simulated.road_surface", "seed = 1", samples=48, step=1800)
     by_hour = {round((r.time - MIDNIGHT_CET) / 3600): float(r.value or 0) for r in day}
     assert min(by_hour[h] for h in range(1, 6)) < 0  # frozen before dawn
@@ -79,12 +84,14 @@ def test_parking_bay_comes_and_goes(make_config: Callable[..., AgentConfig]) -> 
     )
     occupied = [r.value for r in out if r.stream == "s/occupied"]
     distance = [float(r.value or 0) for r in out if r.stream == "s/distance"]
-    flips = sum(a != b for a, b in zip(occupied, occupied[1:], strict=False))
+    flips = sum(a != b for a, b in itertools.pairwise(occupied))
     assert 8 <= flips <= 40
     for state, d in zip(occupied, distance, strict=True):
         assert (d < 1.0) is state
 
 
 def test_unsynced_clock_flags_every_reading(make_config: Callable[..., AgentConfig]) -> None:
-    out = sample(make_config, "simulated.ble_thermometer", "", samples=5, step=2, synchronized=False)
+    out = sample(
+        make_config, "simulated.ble_thermometer", "", samples=5, step=2, synchronized=False
+    )
     assert out and all(Quality.CLOCK_UNSYNCED in r.quality for r in out)

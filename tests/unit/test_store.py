@@ -154,7 +154,11 @@ def test_events_and_counters_persist(tmp_path: Path) -> None:
         store.add_counter("dropped.test", 3)
     with Store(tmp_path, readonly=True) as store:
         (event,) = store.recent_events(5)
-        assert (event["kind"], event["severity"], event["data"]) == ("retention", "warning", {"n": 3})
+        assert (event["kind"], event["severity"], event["data"]) == (
+            "retention",
+            "warning",
+            {"n": 3},
+        )
         assert store.counters() == {"dropped.test": 5}
 
 

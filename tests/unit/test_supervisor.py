@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 
 import pytest
@@ -41,7 +42,7 @@ def test_failing_service_is_restarted_with_growing_backoff_others_keep_running(
 
     with caplog.at_level(logging.ERROR):
         starts, ticks = asyncio.run(main())
-    gaps = [round(b - a, 2) for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(starts)]
     assert len(starts) >= 4
     assert gaps[:3] == pytest.approx([0.05, 0.1, 0.2], abs=0.04)  # doubling, then capped
     assert all(g <= 0.25 for g in gaps)
@@ -66,7 +67,7 @@ def test_backoff_resets_after_a_stable_run(logger: logging.Logger) -> None:
         return starts
 
     starts = asyncio.run(main())
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) >= 3
     assert all(g == pytest.approx(0.17, abs=0.04) for g in gaps)  # 0.12 run + 0.05 initial
 

@@ -14,7 +14,11 @@ def test_messages_arrive_on_the_notify_socket(tmp_path: Path) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
         listener.bind(str(path))
         notifier = Notifier(
-            {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "4000000", "WATCHDOG_PID": str(os.getpid())}
+            {
+                "NOTIFY_SOCKET": str(path),
+                "WATCHDOG_USEC": "4000000",
+                "WATCHDOG_PID": str(os.getpid()),
+            }
         )
         assert notifier.watchdog_interval == 2.0
         assert notifier.ready("running 3 sensors")
