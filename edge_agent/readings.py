@@ -13,8 +13,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import re
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from .errors import ConfigError
 from .units import KNOWN_UNITS
@@ -59,9 +58,11 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One value of one stream.
+class Reading(NamedTuple):
+    """One value of one stream; immutable, so one object can go to every consumer.
+
+    A named tuple rather than a frozen dataclass: readings are created at up to hundreds of
+    thousands per second, and a tuple is about four times cheaper to make.
 
     Attributes:
         stream: ``<sensor>/<quantity>``, e.g. ``air/humidity``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -90,12 +91,32 @@ class Store:
         self.data_dir = Path(data_dir)
         self.path = self.data_dir / DB_FILENAME
         self.readonly = readonly
+        self._lock_fd: int | None = None
+        if not readonly:
+            self._lock()
         self._conn = self._connect()
         self._streams: dict[str, tuple[int, str, str]] = {}
         if not readonly:
             self._migrate()
         self.uid = self._read_uid()
         self._load_streams()
+        self._next_row = max(self.last_row(), int(self.meta("row_floor", 0))) + 1
+
+    def _lock(self) -> None:
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.data_dir / f"{DB_FILENAME}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(
+                f"{self.path} is in use by another edge-agent; stop it first "
+                "(systemctl stop edge-agent) or give this one another store.data_dir"
+            ) from None
+        self._lock_fd = fd
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -173,6 +194,9 @@ class Store:
     def close(self) -> None:
         """Close the database; in WAL mode the last connection also checkpoints the WAL."""
         self._conn.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def __enter__(self) -> Store:
         return self
@@ -210,17 +234,21 @@ class Store:
         if not readings:
             return 0
         streams = self._streams
+        first = self._next_row
         try:
             with self._transaction():
                 rows = []
+                row = first
                 for r in readings:
                     known = streams.get(r.stream)
                     sid = known[0] if known is not None else self._stream_id(r)
-                    rows.append((sid, int(r.time * _US), r.value, int(r.quality)))
+                    # Quality is an int subclass: SQLite binds it as an integer as it is.
+                    rows.append((row, sid, int(r.time * _US), r.value, r.quality))
+                    row += 1
                 self._conn.executemany(
-                    "INSERT INTO readings (stream, t, value, quality) VALUES (?, ?, ?, ?)", rows
+                    "INSERT INTO readings (id, stream, t, value, quality) VALUES (?, ?, ?, ?, ?)",
+                    rows,
                 )
-                last = self._conn.execute("SELECT last_insert_rowid()").fetchone()[0]
         except sqlite3.Error as exc:
             # A failed transaction may have created stream rows that were rolled back.
             self._streams.clear()
@@ -228,7 +256,8 @@ class Store:
             raise StoreError(
                 f"cannot write {len(readings)} readings to {self.path}: {exc}"
             ) from exc
-        return int(last)
+        self._next_row = row
+        return row - 1
 
     def record_event(
         self,

@@ -53,6 +53,12 @@ def _delete_through(store: Store, last_row: int, synced_row: int | None) -> tupl
                 "SELECT count(*) FROM readings WHERE id > ? AND id <= ?", (synced_row, last_row)
             ).fetchone()[0]
         deleted = conn.execute("DELETE FROM readings WHERE id <= ?", (last_row,)).rowcount
+        # Remember the highest id ever used, so that ids are not reused if this emptied the table.
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('row_floor', ?) ON CONFLICT (key) "
+            "DO UPDATE SET value = max(value, excluded.value)",
+            (last_row,),
+        )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -9,7 +9,8 @@ import pytest
 
 from edge_agent.errors import StoreCorruptError, StoreError
 from edge_agent.readings import Quality, Reading
-from edge_agent.store import Store
+from edge_agent.store import RetentionPolicy, Store
+from edge_agent.store.retention import apply_retention
 from edge_agent.store.schema import SCHEMA_VERSION
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -55,13 +56,14 @@ def test_ids_are_stable_and_unique_across_reopening_and_emptying(tmp_path: Path)
         store.write(readings(3))
         first = [r.id for r in store.query()]
         uid = store.uid
-        store.connection.execute("DELETE FROM readings")  # as retention may do
+        dropped = apply_retention(store, RetentionPolicy(max_age=1.0), now=T0 + 86400)
+        assert dropped.by_age == 3 and store.count() == 0
     with Store(tmp_path) as store:
         assert store.uid == uid
         store.write(readings(2))
         second = [r.id for r in store.query()]
     assert first == [f"{uid}-1", f"{uid}-2", f"{uid}-3"]
-    assert second == [f"{uid}-4", f"{uid}-5"]  # AUTOINCREMENT: row ids never come back
+    assert second == [f"{uid}-4", f"{uid}-5"]  # row ids never come back
 
 
 def test_a_new_database_gets_a_new_uid(tmp_path: Path) -> None:
@@ -166,3 +168,12 @@ def test_integrity_check_passes_on_a_fresh_store(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
         store.write(readings(100))
         assert store.integrity_check() == []
+
+
+def test_one_writer_per_data_directory(tmp_path: Path) -> None:
+    with Store(tmp_path):
+        with pytest.raises(StoreError, match="in use by another edge-agent"):
+            Store(tmp_path)
+        with Store(tmp_path, readonly=True) as reader:  # readers are always welcome
+            assert reader.count() == 0
+    Store(tmp_path).close()  # the lock goes with the writer
