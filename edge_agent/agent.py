@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import signal
 import time
@@ -158,10 +157,18 @@ class Agent:
             self.notifier.status(self.stats().line())
             if time.monotonic() >= next_retention:
                 next_retention = time.monotonic() + self.config.store.retention_interval
-                self.writer.call(
-                    functools.partial(apply_retention, policy=self.retention, now=self.clock.now())
-                )
+                self.writer.call(self._apply_retention)
             await asyncio.sleep(tick)
+
+    def _apply_retention(self, store: Store) -> None:
+        # Runs in the writer thread. With an uplink, drops of readings the region has not
+        # acknowledged yet are counted apart (dropped.unsynced).
+        synced = store.outbox_cursor() if self.config.uplink is not None else None
+        result = apply_retention(store, self.retention, now=self.clock.now(), synced_row=synced)
+        if result.total:
+            self.log.warning(
+                "retention dropped %d readings (%d not yet synced)", result.total, result.unsynced
+            )
 
     async def run(self) -> None:
         """Run until :meth:`request_stop` or SIGTERM/SIGINT, then stop cleanly."""

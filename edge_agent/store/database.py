@@ -370,6 +370,32 @@ class Store:
             self.refresh_streams()
         return [self._row_to_reading(r) for r in rows]
 
+    # -- outbox ----------------------------------------------------------------------------
+
+    def outbox_cursor(self) -> int:
+        """Row id up to which every reading was acknowledged by the region (0: none yet)."""
+        return int(self.meta("outbox.readings", 0))
+
+    def set_outbox_cursor(self, row: int) -> None:
+        """Record that every reading up to ``row`` was acknowledged; never moves backwards."""
+        with self._transaction():
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('outbox.readings', ?) ON CONFLICT (key) "
+                "DO UPDATE SET value = max(value, excluded.value)",
+                (row,),
+            )
+
+    def outbox(self, *, limit: int = 1000) -> list[StoredReading]:
+        """The oldest committed readings the region has not acknowledged, in commit order."""
+        return self.after(self.outbox_cursor(), limit=limit)
+
+    def backlog(self) -> int:
+        """How many committed readings wait for the uplink."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM readings WHERE id > ?", (self.outbox_cursor(),)
+        ).fetchone()
+        return int(row[0])
+
     def last_row(self) -> int:
         """The highest row id committed so far (0 for an empty store)."""
         row = self._conn.execute("SELECT max(id) FROM readings").fetchone()

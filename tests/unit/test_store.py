@@ -177,3 +177,16 @@ def test_one_writer_per_data_directory(tmp_path: Path) -> None:
         with Store(tmp_path, readonly=True) as reader:  # readers are always welcome
             assert reader.count() == 0
     Store(tmp_path).close()  # the lock goes with the writer
+
+
+def test_outbox_cursor_only_moves_forward_and_survives_reopening(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        store.write(readings(10))
+        assert store.backlog() == 10
+        assert [r.row for r in store.outbox(limit=3)] == [1, 2, 3]
+        store.set_outbox_cursor(4)
+        store.set_outbox_cursor(2)  # a late acknowledgement does not move it back
+    with Store(tmp_path) as store:
+        assert store.outbox_cursor() == 4
+        assert store.backlog() == 6
+        assert [r.row for r in store.outbox(limit=2)] == [5, 6]
