@@ -162,7 +162,7 @@ class Store:
                 f"{SCHEMA_VERSION}; upgrade the agent, or move the file aside to start afresh"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self._transaction():
+            with self.transaction():
                 for statement in MIGRATIONS[target - 1]:
                     self._conn.execute(statement)
                 if target == 1:
@@ -185,7 +185,8 @@ class Store:
         for sid, name, unit, kind in self._conn.execute("SELECT id, name, unit, kind FROM streams"):
             self._streams[name] = (sid, unit, kind)
 
-    def _transaction(self) -> _Commit:
+    def transaction(self) -> _Commit:
+        """``with store.transaction() as conn:`` commits on success and rolls back on error."""
         # With isolation_level=None the connection is in autocommit mode; "with conn" would not
         # open a transaction, so BEGIN explicitly.
         self._conn.execute("BEGIN IMMEDIATE")
@@ -236,7 +237,7 @@ class Store:
         streams = self._streams
         first = self._next_row
         try:
-            with self._transaction():
+            with self.transaction():
                 rows = []
                 row = first
                 for r in readings:
@@ -269,7 +270,7 @@ class Store:
         at: float | None = None,
     ) -> int:
         """Commit one event (retention drops, restarts, alerts) and return its id."""
-        with self._transaction():
+        with self.transaction():
             cur = self._conn.execute(
                 "INSERT INTO events (t, kind, severity, message, data) VALUES (?, ?, ?, ?, ?)",
                 (
@@ -284,7 +285,7 @@ class Store:
 
     def add_counter(self, name: str, amount: int) -> None:
         """Add ``amount`` to a persistent counter in ``meta`` (e.g. ``dropped.retention``)."""
-        with self._transaction():
+        with self.transaction():
             self._conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
@@ -366,8 +367,6 @@ class Store:
         rows = self._conn.execute(
             self._SELECT + "WHERE r.id > ? ORDER BY r.id LIMIT ?", (row, limit)
         ).fetchall()
-        if rows and any(r[1] is None for r in rows):  # pragma: no cover - join always matches
-            self.refresh_streams()
         return [self._row_to_reading(r) for r in rows]
 
     # -- outbox ----------------------------------------------------------------------------
@@ -378,7 +377,7 @@ class Store:
 
     def set_outbox_cursor(self, row: int) -> None:
         """Record that every reading up to ``row`` was acknowledged; never moves backwards."""
-        with self._transaction():
+        with self.transaction():
             self._conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('outbox.readings', ?) ON CONFLICT (key) "
                 "DO UPDATE SET value = max(value, excluded.value)",
@@ -468,7 +467,7 @@ class Store:
 
     def set_meta(self, key: str, value: Any) -> None:
         """Set a value in the ``meta`` table, committed at once."""
-        with self._transaction():
+        with self.transaction():
             self._conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -44,10 +44,8 @@ class RetentionResult:
 
 
 def _delete_through(store: Store, last_row: int, synced_row: int | None) -> tuple[int, int]:
-    conn = store.connection
     unsynced = 0
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with store.transaction() as conn:
         if synced_row is not None:
             unsynced = conn.execute(
                 "SELECT count(*) FROM readings WHERE id > ? AND id <= ?", (synced_row, last_row)
@@ -59,11 +57,6 @@ def _delete_through(store: Store, last_row: int, synced_row: int | None) -> tupl
             "DO UPDATE SET value = max(value, excluded.value)",
             (last_row,),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return deleted, unsynced
 
 
