@@ -1,0 +1,1 @@
+"""Tests of the 1-Wire w1_slave parser."""
