@@ -1,0 +1,1 @@
+"""Tests of the serial parsers, reading builders and simulators (pytest)."""
