@@ -14,6 +14,7 @@ import math
 import random
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,9 @@ from drivers.serial.umb import (
     parse_frame,
 )
 from edge_agent.errors import ParseError
+
+# 7 to 15 s each on a Raspberry-Pi-class or small CI machine: deselect with -m "not slow".
+pytestmark = pytest.mark.slow
 
 FUZZ = settings(
     max_examples=10_000,
