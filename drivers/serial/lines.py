@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -34,6 +33,7 @@ from edge_agent.errors import ConfigError, ParseError
 from edge_agent.readings import check_name
 
 from .need_data import NEED_DATA, NeedData
+from .stream_parser import StreamParser
 
 LineValue = float | int | bool | str | None
 """A value in a line: a number, a boolean, a text, or ``None`` for empty/``null``."""
@@ -97,7 +97,7 @@ def parse_line(line: bytes) -> LineRecord:
     return LineRecord(_pair_values(text), "pairs")
 
 
-class LineStreamParser:
+class LineStreamParser(StreamParser[LineRecord]):
     """Splits a byte stream into lines and decodes each; bad lines are counted, never raised.
 
     ``feed()`` bytes as they arrive, then call :meth:`next_event` until it returns
@@ -112,24 +112,22 @@ class LineStreamParser:
         garbage_bytes: bytes of bad and overlong lines.
     """
 
+    COUNTERS = ("frames_ok", "bad_lines", "overlong", "garbage_bytes")
+
     def __init__(
         self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, discard_first_line: bool = False
     ) -> None:
         if max_line_bytes < 16:
             raise ValueError(f"max_line_bytes={max_line_bytes} is too small; use 16 or more")
+        super().__init__()
         self.max_line_bytes = max_line_bytes
         self.discard_first_line = discard_first_line
         self.frames_ok = 0
         self.bad_lines = 0
         self.overlong = 0
         self.garbage_bytes = 0
-        self._buffer = bytearray()
         # Dropping up to the next newline is the same for an overlong line and a cut-off one.
         self._discarding = discard_first_line
-
-    def feed(self, data: bytes) -> None:
-        """Append received bytes; an empty ``data`` is allowed and does nothing."""
-        self._buffer += data
 
     def next_event(self) -> LineRecord | NeedData:
         """The next decoded line, or ``NEED_DATA`` when no complete good line is buffered."""
@@ -168,23 +166,8 @@ class LineStreamParser:
         it (and then rejected). The dropped bytes count as garbage; counters are kept.
         With ``discard_first_line`` the first line after the reset is dropped again.
         """
-        self.garbage_bytes += len(self._buffer)
-        self._buffer.clear()
+        super().reset()
         self._discarding = self.discard_first_line
-
-    def events(self) -> Iterator[LineRecord]:
-        """Iterate over the buffered records until ``NEED_DATA``."""
-        while not isinstance(event := self.next_event(), NeedData):
-            yield event
-
-    def counters(self) -> dict[str, int]:
-        """The counters by name, for logs and health reports."""
-        return {
-            "frames_ok": self.frames_ok,
-            "bad_lines": self.bad_lines,
-            "overlong": self.overlong,
-            "garbage_bytes": self.garbage_bytes,
-        }
 
 
 def encode_pairs(values: dict[str, LineValue]) -> bytes:

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from edge_agent.errors import ParseError
 
 from .need_data import NEED_DATA, NeedData
+from .stream_parser import StreamParser
 
 KNOT_IN_KMH: Final = 1.852
 """One knot (nautical mile per hour) in km/h."""
@@ -218,7 +219,7 @@ def parse_sentence(line: bytes, *, require_checksum: bool = True) -> NmeaEvent:
     return result
 
 
-class NmeaStreamParser:
+class NmeaStreamParser(StreamParser[NmeaEvent]):
     """Reassembles sentences from a byte stream split anywhere, skipping noise.
 
     ``feed()`` bytes as they arrive, then call :meth:`next_event` until it returns
@@ -237,6 +238,16 @@ class NmeaStreamParser:
             overlong lines.
     """
 
+    COUNTERS = (
+        "frames_ok",
+        "bad_checksum",
+        "missing_checksum",
+        "malformed",
+        "unsupported",
+        "overlong",
+        "garbage_bytes",
+    )
+
     def __init__(
         self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, require_checksum: bool = True
     ) -> None:
@@ -245,6 +256,7 @@ class NmeaStreamParser:
                 f"max_line_bytes={max_line_bytes} is below the standard's "
                 f"{MAX_SENTENCE_BYTES - 2} bytes per sentence; use at least that"
             )
+        super().__init__()
         self.max_line_bytes = max_line_bytes
         self.require_checksum = require_checksum
         self.frames_ok = 0
@@ -254,11 +266,6 @@ class NmeaStreamParser:
         self.unsupported = 0
         self.overlong = 0
         self.garbage_bytes = 0
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> None:
-        """Append received bytes; an empty ``data`` is allowed and does nothing."""
-        self._buffer += data
 
     def next_event(self) -> NmeaEvent | NeedData:
         """The next decoded sentence, or ``NEED_DATA`` when no complete one is buffered."""
@@ -304,32 +311,6 @@ class NmeaStreamParser:
                     self.unsupported += 1
                 case _:
                     self.malformed += 1
-
-    def reset(self) -> None:
-        """Drop buffered bytes of an unfinished frame, e.g. after the port was reopened.
-
-        A fragment from before an unplug would otherwise be joined to the first bytes after
-        it (and then rejected). The dropped bytes count as garbage; counters are kept.
-        """
-        self._count_garbage(self._buffer)
-        self._buffer.clear()
-
-    def events(self) -> Iterator[NmeaEvent]:
-        """Iterate over the buffered events until ``NEED_DATA``."""
-        while not isinstance(event := self.next_event(), NeedData):
-            yield event
-
-    def counters(self) -> dict[str, int]:
-        """The counters by name, for logs and health reports."""
-        return {
-            "frames_ok": self.frames_ok,
-            "bad_checksum": self.bad_checksum,
-            "missing_checksum": self.missing_checksum,
-            "malformed": self.malformed,
-            "unsupported": self.unsupported,
-            "overlong": self.overlong,
-            "garbage_bytes": self.garbage_bytes,
-        }
 
     def _count_garbage(self, chunk: bytes | bytearray) -> None:
         self.garbage_bytes += len(chunk) - chunk.count(b"\r") - chunk.count(b"\n")

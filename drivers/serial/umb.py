@@ -31,7 +31,7 @@ import binascii
 import enum
 import math
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -39,6 +39,7 @@ from typing import Final
 from edge_agent.errors import ParseError
 
 from .need_data import NEED_DATA, NeedData
+from .stream_parser import StreamParser
 
 SOH: Final = 0x01
 STX: Final = 0x02
@@ -364,7 +365,7 @@ def parse_frame(data: bytes) -> UmbEvent:
     return _interpret(_frame(data))
 
 
-class UmbStreamParser:
+class UmbStreamParser(StreamParser[UmbEvent]):
     """Reassembles UMB frames from a byte stream split anywhere, skipping noise.
 
     ``feed()`` bytes as they arrive, then call :meth:`next_event` until it returns
@@ -382,17 +383,15 @@ class UmbStreamParser:
         garbage_bytes: every byte not delivered as part of an event.
     """
 
+    COUNTERS = ("frames_ok", "bad_checksum", "bad_framing", "malformed", "garbage_bytes")
+
     def __init__(self) -> None:
+        super().__init__()
         self.frames_ok = 0
         self.bad_checksum = 0
         self.bad_framing = 0
         self.malformed = 0
         self.garbage_bytes = 0
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> None:
-        """Append received bytes; an empty ``data`` is allowed and does nothing."""
-        self._buffer += data
 
     def next_event(self) -> UmbEvent | NeedData:
         """The next decoded frame, or ``NEED_DATA`` when no complete one is buffered."""
@@ -438,30 +437,6 @@ class UmbStreamParser:
                 continue
             self.frames_ok += 1
             return event
-
-    def reset(self) -> None:
-        """Drop buffered bytes of an unfinished frame, e.g. after the port was reopened.
-
-        A fragment from before an unplug would otherwise be joined to the first bytes after
-        it (and then rejected). The dropped bytes count as garbage; counters are kept.
-        """
-        self.garbage_bytes += len(self._buffer)
-        self._buffer.clear()
-
-    def events(self) -> Iterator[UmbEvent]:
-        """Iterate over the buffered events until ``NEED_DATA``."""
-        while not isinstance(event := self.next_event(), NeedData):
-            yield event
-
-    def counters(self) -> dict[str, int]:
-        """The counters by name, for logs and health reports."""
-        return {
-            "frames_ok": self.frames_ok,
-            "bad_checksum": self.bad_checksum,
-            "bad_framing": self.bad_framing,
-            "malformed": self.malformed,
-            "garbage_bytes": self.garbage_bytes,
-        }
 
     def _skip_one(self) -> None:
         self.garbage_bytes += 1
