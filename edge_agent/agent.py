@@ -17,6 +17,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from .config import AgentConfig
 from .driver import Driver, load_driver
 from .hub import Hub, Subscription
 from .readings import Reading
+from .resources import Resources
 from .store import BatchWriter, RetentionPolicy, Store
 from .store.retention import apply_retention
 from .supervisor import Supervisor
@@ -46,13 +48,15 @@ class AgentStats:
     write_errors: int
     services_running: int
     services_failing: int
+    input_errors: int
 
     def line(self) -> str:
         """One line for ``systemctl status`` and the demo."""
         return (
             f"{self.committed} readings stored, {self.pending} pending, "
             f"{self.dropped_hub + self.dropped_writer} dropped, "
-            f"{self.services_running} sensors running, {self.services_failing} failing"
+            f"{self.services_running} sensors running, {self.services_failing} failing, "
+            f"{self.input_errors} input errors"
         )
 
 
@@ -82,6 +86,8 @@ class Agent:
         self.supervisor = Supervisor(logger.getChild("supervisor"))
         self.notifier = Notifier()
         self.drivers: dict[str, Driver] = {}
+        self.resources = Resources()
+        self._counted_errors: Counter[str] = Counter()
         self._on_reading = on_reading
         self._stop = asyncio.Event()
         self._started = time.monotonic()
@@ -118,6 +124,7 @@ class Agent:
             write_errors=self.writer.write_errors,
             services_running=sum(s.state == "running" for s in states),
             services_failing=sum(s.state == "backoff" for s in states),
+            input_errors=sum(sum(d.input_errors.values()) for d in self.drivers.values()),
         )
 
     def _make_drivers(self) -> None:
@@ -141,6 +148,8 @@ class Agent:
                 publish=publish,
                 clock=self.clock,
                 logger=self.log.getChild(f"driver.{sensor.name}"),
+                resources=self.resources,
+                configured_backends=self.config.backends,
             )
 
     async def _feed_store(self, sub: Subscription) -> None:
@@ -155,10 +164,32 @@ class Agent:
         while True:
             self.notifier.watchdog()
             self.notifier.status(self.stats().line())
+            self._count_input_errors()
             if time.monotonic() >= next_retention:
                 next_retention = time.monotonic() + self.config.store.retention_interval
                 self.writer.call(self._apply_retention)
             await asyncio.sleep(tick)
+
+    def _count_input_errors(self) -> None:
+        """Add the drivers' new input errors to the store's persistent counters.
+
+        They appear in ``edge-agent status`` as ``input_errors.<sensor>.<reason>``.
+        """
+        new: Counter[str] = Counter()
+        for name, driver in self.drivers.items():
+            for reason, count in driver.input_errors.items():
+                key = f"input_errors.{name}.{reason}"
+                if count > self._counted_errors[key]:
+                    new[key] = count - self._counted_errors[key]
+        if not new:
+            return
+        self._counted_errors.update(new)
+
+        def add(store: Store) -> None:
+            for key, amount in new.items():
+                store.add_counter(key, amount)
+
+        self.writer.call(add)
 
     def _apply_retention(self, store: Store) -> None:
         # Runs in the writer thread. With an uplink, drops of readings the region has not
@@ -196,6 +227,7 @@ class Agent:
         finally:
             self.notifier.stopping()
             await self.supervisor.stop()
+            self._count_input_errors()
             housekeeping.cancel()
             self._store_sub.close()
             with contextlib.suppress(asyncio.CancelledError):

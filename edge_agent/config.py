@@ -120,6 +120,9 @@ class AgentConfig(_Section):
     experiments: list[ExperimentConfig] = Field(default_factory=list, alias="experiment")
     uplink: UplinkConfig | None = None
     log: LogConfig = Field(default_factory=LogConfig)
+    backends: dict[str, str] = Field(default_factory=dict)
+    """Backend per hardware family for every sensor of it (``gpio = "lgpio"``); see
+    :mod:`edge_agent.backends`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -193,6 +196,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> AgentCo
     problems = []
     seen: set[str] = set()
     options: dict[str, DriverOptions] = {}
+    families: set[str] = set()
     for index, sensor in enumerate(config.sensors):
         if sensor.name in seen:
             problems.append(f"sensor[{index}].name: sensor {sensor.name!r} is defined twice")
@@ -200,10 +204,21 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> AgentCo
         cls = load_driver(sensor.driver)
         try:
             options[sensor.name] = cls.Options.model_validate(sensor.options)
+            cls.check_backends(options[sensor.name], config.backends)
         except ValidationError as exc:
             problems += [
                 _explain(e, cls.Options, ("sensor", index, "options")) for e in exc.errors()
             ]
+        except ConfigError as exc:
+            problems.append(f"sensor[{index}].options.backend: {exc}")
+        if cls.family is not None:
+            families.add(cls.family)
+    for family in config.backends:
+        if family not in families:
+            problems.append(
+                f"backends.{family}: "
+                + unknown_choice("hardware family of a configured sensor", family, families)
+            )
     for index, experiment in enumerate(config.experiments):
         # Experiments arrive with the experiments SDK; until then none is known.
         problems.append(

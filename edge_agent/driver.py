@@ -10,7 +10,12 @@ so a package of a third party can add one::
     "acme.rain_gauge" = "acme_edge.rain:RainGaugeDriver"
 
 Input that does not parse is counted with :meth:`Driver.count_error`, logged at debug level,
-and never raised into the agent.
+and never raised into the agent; the agent adds the counts to the store's persistent counters
+(``input_errors.<sensor>.<reason>``), which ``edge-agent status`` shows.
+
+A driver for real hardware names its :attr:`Driver.family` and that family's
+:attr:`Driver.backends`, takes :class:`HardwareOptions`, and calls
+:meth:`Driver.choose_backend` in :meth:`Driver.start` (see :mod:`edge_agent.backends`).
 """
 
 from __future__ import annotations
@@ -20,16 +25,18 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from .backends import Backend, BackendChoice, check_backend_name, choose_backend
 from .clock import Clock
 from .errors import ConfigError, unknown_choice
 from .readings import Quality, Reading, Value, check_unit, make_stream
+from .resources import Resources
 
 ENTRY_POINT_GROUP = "edge_agent.drivers"
 
@@ -45,6 +52,17 @@ class DriverOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class HardwareOptions(DriverOptions):
+    """Options of a driver with several backends.
+
+    Attributes:
+        backend: this sensor's backend (``simulated``, ``lgpio``, ...); unset means the
+            config's ``[backends]`` table, the environment, or probing decides.
+    """
+
+    backend: str | None = None
+
+
 class Driver(abc.ABC):
     """A sensor driver.
 
@@ -55,11 +73,17 @@ class Driver(abc.ABC):
         publish: hands a reading to the hub.
         clock: tells the time and whether it is synchronised.
         logger: the driver's logger.
+        resources: what drivers share with each other and with experiments.
+        configured_backends: the config's ``[backends]`` table (family -> backend name).
     """
 
     Options: ClassVar[type[DriverOptions]] = DriverOptions
     summary: ClassVar[str] = ""
     """One line for ``edge-agent drivers``: what the driver reads."""
+    family: ClassVar[str | None] = None
+    """The hardware family (``gpio``, ``ble``...) whose backends this driver chooses from."""
+    backends: ClassVar[Sequence[Backend]] = ()
+    """The family's backends in probing order: real ones first, ``simulated`` last."""
 
     def __init__(
         self,
@@ -70,6 +94,8 @@ class Driver(abc.ABC):
         publish: Publish,
         clock: Clock,
         logger: logging.Logger,
+        resources: Resources | None = None,
+        configured_backends: Mapping[str, str] | None = None,
     ) -> None:
         self.sensor = sensor
         self.options = options
@@ -78,8 +104,41 @@ class Driver(abc.ABC):
         self.log = logger
         self._publish = publish
         self._streams: dict[str, str] = {}
+        self.resources = resources if resources is not None else Resources()
+        self.configured_backends = dict(configured_backends or {})
+        self.backend: BackendChoice | None = None
+        """The backend :meth:`choose_backend` chose (None before :meth:`start`)."""
         self.input_errors: Counter[str] = Counter()
         self.emitted = 0
+
+    @classmethod
+    def check_backends(cls, options: DriverOptions, configured: Mapping[str, str]) -> None:
+        """Check that the backend names set for this driver exist (:class:`ConfigError`)."""
+        if cls.family is None:
+            return
+        option = getattr(options, "backend", None)
+        if option is not None:
+            check_backend_name(cls.family, option, cls.backends)
+        if cls.family in configured:
+            check_backend_name(cls.family, configured[cls.family], cls.backends)
+
+    def choose_backend(self) -> BackendChoice:
+        """Choose and remember this sensor's backend (option > config > environment > probe).
+
+        Call it in :meth:`start`; it may log a warning (probed) and raises
+        :class:`ConfigError` when a named backend is unknown or none works here.
+        """
+        if self.family is None:
+            raise TypeError(f"{type(self).__name__} has no hardware family")
+        self.backend = choose_backend(
+            self.family,
+            self.backends,
+            option=getattr(self.options, "backend", None),
+            configured=self.configured_backends,
+            sensor=self.sensor,
+            logger=self.log,
+        )
+        return self.backend
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open the device. Called before :meth:`run`; may raise :class:`DriverError`."""
@@ -179,6 +238,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Driver",
     "DriverOptions",
+    "HardwareOptions",
     "PollingDriver",
     "Publish",
     "available_drivers",

@@ -154,8 +154,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_drivers(args: argparse.Namespace) -> int:
-    """List registered drivers with their one-line summaries."""
+    """List registered drivers with their one-line summaries and backends.
+
+    A driver package that fails to import is listed with the error and makes the command
+    exit 1, so a broken third-party plugin is visible rather than hiding the others.
+    """
+    failed = 0
     for name, entry in sorted(available_drivers().items()):
-        cls = load_driver(name)
+        try:
+            cls = load_driver(name)
+        except Exception as exc:
+            print(f"{name:<28} cannot be loaded ({entry.value}): {type(exc).__name__}: {exc}")
+            failed += 1
+            continue
         print(f"{name:<28} {cls.summary or entry.value}")
-    return 0
+        if cls.family is not None:
+            names = ", ".join(b.name for b in cls.backends)
+            print(f"{'':<28} {cls.family} backends: {names}")
+    return 1 if failed else 0
