@@ -216,8 +216,9 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> AgentCo
     for family in config.backends:
         if family not in families:
             problems.append(
-                f"backends.{family}: "
-                + unknown_choice("hardware family of a configured sensor", family, families)
+                f"backends.{family}: no configured sensor is of this family; "
+                + unknown_choice("hardware family", family, families)
+                + " (remove the key or fix its name)"
             )
     for index, experiment in enumerate(config.experiments):
         # Experiments arrive with the experiments SDK; until then none is known.
