@@ -48,7 +48,8 @@ def unknown_choice(kind: str, value: str, choices: Iterable[str]) -> str:
     ``unknown driver 'ds18b2O'; known drivers: onewire.ds18b20, ...; did you mean ...?``
     """
     names = sorted(choices)
-    text = f"unknown {kind} {value!r}; known {kind}s: {', '.join(names) or '(none)'}"
+    plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+    text = f"unknown {kind} {value!r}; known {plural}: {', '.join(names) or '(none)'}"
     close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
     if close:
         text += f"; did you mean {close[0]!r}?"
