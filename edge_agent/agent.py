@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from . import __version__
 from .clock import Clock, SystemClock
 from .config import AgentConfig
 from .driver import Driver, load_driver
+from .experiments.runner import ExperimentRunner
 from .hub import Hub, Subscription
 from .readings import Reading
 from .resources import Resources
@@ -86,6 +89,7 @@ class Agent:
         self.supervisor = Supervisor(logger.getChild("supervisor"))
         self.notifier = Notifier()
         self.drivers: dict[str, Driver] = {}
+        self.experiments: dict[str, ExperimentRunner] = {}
         self.resources = Resources()
         self._counted_errors: Counter[str] = Counter()
         self._on_reading = on_reading
@@ -152,6 +156,33 @@ class Agent:
                 configured_backends=self.config.backends,
             )
 
+    def _start_experiments(self) -> None:
+        """Run each enabled ``[[experiment]]`` as a supervised service."""
+        for entry in self.config.experiments:
+            if not entry.enabled:
+                continue
+            runner = ExperimentRunner(
+                self.config.experiment_manifests[entry.name],
+                self.config.experiment_params[entry.name],
+                publish=self.hub.publish,
+                record_event=self._record_event,
+                clock=self.clock,
+                resources=self.resources,
+                logger=self.log.getChild(f"experiment.{entry.name}"),
+            )
+            self.experiments[entry.name] = runner
+            self.supervisor.start(
+                f"experiment:{entry.name}", functools.partial(runner.run, self.hub)
+            )
+
+    def _record_event(
+        self, kind: str, message: str, severity: str, data: dict[str, Any], at: float
+    ) -> None:
+        """Store an event from an experiment (in the writer thread, after pending readings)."""
+        self.writer.call(
+            lambda store: store.record_event(kind, message, severity=severity, data=data, at=at)
+        )
+
     async def _feed_store(self, sub: Subscription) -> None:
         async for batch in sub:
             self.writer.add(batch)
@@ -215,6 +246,7 @@ class Agent:
             self._make_drivers()
             for name, driver in self.drivers.items():
                 self.supervisor.start(f"sensor:{name}", driver.run_forever)
+            self._start_experiments()
             self.log.info(
                 "edge-agent %s running as %r with %d sensors; data in %s",
                 __version__,

@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .driver import DriverOptions, available_drivers, load_driver
 from .durations import Duration, Size
 from .errors import ConfigError, unknown_choice
+from .experiments.catalog import find_experiments
+from .experiments.manifest import Manifest
 from .readings import check_name
 
 DEFAULT_CONFIG_PATH = Path("/etc/edge-agent/agent.toml")
@@ -120,6 +122,8 @@ class AgentConfig(_Section):
     experiments: list[ExperimentConfig] = Field(default_factory=list, alias="experiment")
     uplink: UplinkConfig | None = None
     log: LogConfig = Field(default_factory=LogConfig)
+    experiments_dir: Path | None = None
+    """Where a lab's own experiments live (``<data_dir>/experiments`` unless set)."""
     backends: dict[str, str] = Field(default_factory=dict)
     """Backend per hardware family for every sensor of it (``gpio = "lgpio"``); see
     :mod:`edge_agent.backends`."""
@@ -131,6 +135,17 @@ class AgentConfig(_Section):
 
     driver_options: dict[str, DriverOptions] = Field(default_factory=dict, exclude=True)
     """Each sensor's validated driver options, by sensor name."""
+
+    experiment_manifests: dict[str, Manifest] = Field(default_factory=dict, exclude=True)
+    """The manifest of each ``[[experiment]]``, by name."""
+
+    experiment_params: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    """Each experiment's validated parameters, by name."""
+
+    @property
+    def user_experiments_dir(self) -> Path:
+        """The directory of the lab's own experiments."""
+        return self.experiments_dir or self.store.data_dir / "experiments"
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -220,14 +235,46 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> AgentCo
                 + unknown_choice("hardware family", family, families)
                 + " (remove the key or fix its name)"
             )
-    for index, experiment in enumerate(config.experiments):
-        # Experiments arrive with the experiments SDK; until then none is known.
-        problems.append(
-            f"experiment[{index}].name: " + unknown_choice("experiment", experiment.name, [])
-        )
+    manifests: dict[str, Manifest] = {}
+    params: dict[str, dict[str, Any]] = {}
+    if config.experiments:
+        catalog_ok = True
+        try:
+            catalog = find_experiments([config.user_experiments_dir])
+        except ConfigError as exc:
+            catalog, catalog_ok = {}, False
+            problems.append(f"experiments_dir: {exc}")
+        for index, experiment in enumerate(config.experiments):
+            manifest = catalog.get(experiment.name)
+            if manifest is None:
+                if catalog_ok:
+                    problems.append(
+                        f"experiment[{index}].name: "
+                        + unknown_choice("experiment", experiment.name, catalog)
+                    )
+                continue
+            if experiment.name in manifests:
+                problems.append(
+                    f"experiment[{index}].name: experiment {experiment.name!r} is enabled twice"
+                )
+            manifests[experiment.name] = manifest
+            try:
+                params[experiment.name] = manifest.validate_params(experiment.params)
+            except ValidationError as exc:
+                model = manifest.params_model()
+                problems += [
+                    _explain(e, model, ("experiment", index, "params")) for e in exc.errors()
+                ]
     if problems:
         raise ConfigError("\n".join(where + p for p in problems))
-    return config.model_copy(update={"source": source, "driver_options": options})
+    return config.model_copy(
+        update={
+            "source": source,
+            "driver_options": options,
+            "experiment_manifests": manifests,
+            "experiment_params": params,
+        }
+    )
 
 
 def load_config(path: Path) -> AgentConfig:

@@ -5,6 +5,7 @@
     EdgeKitError
     ├── ConfigError(EdgeKitError, ValueError)      a config file or value is invalid
     ├── DriverError(EdgeKitError, RuntimeError)    a driver cannot start or lost its device
+    ├── ExperimentError(EdgeKitError, RuntimeError) an experiment failed or hung in a hook
     ├── ParseError(EdgeKitError, ValueError)       bytes from a sensor do not decode
     └── StoreError(EdgeKitError, RuntimeError)     the local database cannot be used
         └── StoreCorruptError(StoreError)          the database file failed its integrity check
@@ -28,6 +29,10 @@ class ConfigError(EdgeKitError, ValueError):
 
 class DriverError(EdgeKitError, RuntimeError):
     """A driver cannot start, or lost its device."""
+
+
+class ExperimentError(EdgeKitError, RuntimeError):
+    """An experiment raised or hung in one of its hooks; the supervisor restarts it."""
 
 
 class ParseError(EdgeKitError, ValueError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 from .readings import Reading, stream_matcher
 
@@ -22,9 +22,9 @@ from .readings import Reading, stream_matcher
 class Subscription:
     """A consumer's bounded queue of readings for the streams matching one pattern."""
 
-    def __init__(self, hub: Hub, name: str, pattern: str, maxlen: int) -> None:
+    def __init__(self, hub: Hub, name: str, pattern: str | Sequence[str], maxlen: int) -> None:
         self.name = name
-        self.pattern = pattern
+        self.pattern = pattern if isinstance(pattern, str) else ", ".join(pattern)
         self.matcher: re.Pattern[str] = stream_matcher(pattern)
         self.maxlen = maxlen
         self.delivered = 0
@@ -93,10 +93,14 @@ class Hub:
         self.published = 0
 
     def subscribe(
-        self, pattern: str = "*", *, name: str = "", maxlen: int = 10_000
+        self, pattern: str | Sequence[str] = "*", *, name: str = "", maxlen: int = 10_000
     ) -> Subscription:
-        """A new subscription to the streams matching ``pattern`` (shell wildcards)."""
-        sub = Subscription(self, name or pattern, pattern, maxlen)
+        """A new subscription to the streams matching ``pattern`` (shell wildcards).
+
+        With several patterns, a stream matching any of them is delivered once, and readings
+        keep the order in which they were published.
+        """
+        sub = Subscription(self, name or str(pattern), pattern, maxlen)
         self._subscriptions.append(sub)
         self._routes.clear()
         return sub

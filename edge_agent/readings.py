@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import re
+from collections.abc import Sequence
 from typing import Final, NamedTuple
 
 from .errors import ConfigError
@@ -92,10 +93,13 @@ def check_unit(unit: str) -> str:
     return unit
 
 
-def stream_matcher(pattern: str) -> re.Pattern[str]:
+def stream_matcher(pattern: str | Sequence[str]) -> re.Pattern[str]:
     """Compile a stream pattern with shell wildcards (``air/*``, ``*/temperature``) to a regex.
 
     ``*`` matches within one level and across levels alike, which is what people expect from
-    ``*/temperature``; a pattern without wildcards matches exactly that stream.
+    ``*/temperature``; a pattern without wildcards matches exactly that stream. A sequence of
+    patterns matches a stream that any of them matches.
     """
-    return re.compile(fnmatch.translate(pattern))
+    if isinstance(pattern, str):
+        return re.compile(fnmatch.translate(pattern))
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in pattern) or r"(?!)")
