@@ -89,6 +89,8 @@ class ExperimentConfig(_Section):
 
     name: str
     enabled: bool = True
+    timer: Duration | None = None
+    """How often ``on_timer`` runs, overriding the manifest's ``timer``."""
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -257,6 +259,8 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> AgentCo
                 problems.append(
                     f"experiment[{index}].name: experiment {experiment.name!r} is enabled twice"
                 )
+            if experiment.timer is not None:
+                manifest = manifest.model_copy(update={"timer": experiment.timer})
             manifests[experiment.name] = manifest
             try:
                 params[experiment.name] = manifest.validate_params(experiment.params)

@@ -85,6 +85,9 @@ def _package_for(folder: Path) -> str:
     name = f"{USER_PACKAGE}.{folder.name.replace('-', '_')}"
     package = sys.modules.get(name)
     if package is None or list(getattr(package, "__path__", [])) != [str(folder)]:
+        # Another folder of the same name was loaded before: forget its modules.
+        for stale in [m for m in sys.modules if m.startswith(name + ".")]:
+            del sys.modules[stale]
         package = types.ModuleType(name)
         package.__path__ = [str(folder)]
         sys.modules[name] = package
