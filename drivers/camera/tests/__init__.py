@@ -1,0 +1,1 @@
+"""Tests of the camera driver: backends, frame pipeline, scene, crops, sample configs (pytest)."""
