@@ -35,6 +35,7 @@ from .store import BatchWriter, RetentionPolicy, Store
 from .store.retention import apply_retention
 from .supervisor import Supervisor
 from .systemd import Notifier
+from .uplink import Uplink
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +106,23 @@ class Agent:
         )
         self.retention = RetentionPolicy(max_age=store_cfg.max_age, max_bytes=store_cfg.max_size)
         self._store_sub: Subscription | None = None
+        self.uplink = (
+            None
+            if config.uplink is None
+            else Uplink(
+                config.uplink,
+                config.device,
+                store_cfg.data_dir,
+                writer=self.writer,
+                logger=logger.getChild("uplink"),
+            )
+        )
 
     def _committed(self, last_row: int, count: int) -> None:
         # Runs in the writer thread. The fault tests read this line to know what was committed.
         self.log.debug("committed %d readings through row %d", count, last_row)
+        if self.uplink is not None:
+            self.uplink.notify_commit()
 
     def request_stop(self) -> None:
         """Ask :meth:`run` to stop gracefully (safe from signal handlers on the loop)."""
@@ -131,16 +145,14 @@ class Agent:
             input_errors=sum(sum(d.input_errors.values()) for d in self.drivers.values()),
         )
 
-    def _make_drivers(self) -> None:
-        publish = self.hub.publish
+    def _publish(self, reading: Reading) -> None:
+        """Hand a reading of a driver or an experiment to the hub (and the extra consumer)."""
+        self.hub.publish(reading)
         if self._on_reading is not None:
-            extra = self._on_reading
-            hub_publish = self.hub.publish
+            self._on_reading(reading)
 
-            def publish(reading: Reading) -> None:
-                hub_publish(reading)
-                extra(reading)
-
+    def _make_drivers(self) -> None:
+        publish = self.hub.publish if self._on_reading is None else self._publish
         for sensor in self.config.sensors:
             if not sensor.enabled:
                 continue
@@ -164,7 +176,7 @@ class Agent:
             runner = ExperimentRunner(
                 self.config.experiment_manifests[entry.name],
                 self.config.experiment_params[entry.name],
-                publish=self.hub.publish,
+                publish=self.hub.publish if self._on_reading is None else self._publish,
                 record_event=self._record_event,
                 clock=self.clock,
                 resources=self.resources,
@@ -246,6 +258,8 @@ class Agent:
             self._make_drivers()
             for name, driver in self.drivers.items():
                 self.supervisor.start(f"sensor:{name}", driver.run_forever)
+            if self.uplink is not None:
+                self.supervisor.start("uplink", self.uplink.run)
             self._start_experiments()
             self.log.info(
                 "edge-agent %s running as %r with %d sensors; data in %s",

@@ -12,7 +12,15 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import ConfigError, EdgeKitError
-from . import agent_cmds, config_cmds, readings_cmds
+from . import (
+    agent_cmds,
+    config_cmds,
+    decode_cmds,
+    experiment_cmds,
+    readings_cmds,
+    region_cmds,
+    sync_cmds,
+)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -31,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     agent_cmds.register(commands)
     config_cmds.register(commands)
     readings_cmds.register(commands)
+    decode_cmds.register(commands)
+    experiment_cmds.register(commands)
+    sync_cmds.register(commands)
+    region_cmds.register(commands)
     return parser
 
 
