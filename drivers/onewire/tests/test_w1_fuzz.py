@@ -7,11 +7,14 @@ checks.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.onewire import W1SlaveSample, crc8, parse_w1_slave
 from edge_agent.errors import ParseError
+
+pytestmark = pytest.mark.slow  # 2 x 10 000 examples: about 30 s on the 2-core CI machine
 
 FUZZ = settings(max_examples=10_000, deadline=None, database=None)
 

@@ -1,0 +1,1 @@
+"""Tests of the system health parsers and the system.health driver."""
