@@ -95,18 +95,102 @@ class ExperimentConfig(_Section):
 
 
 class UplinkConfig(_Section):
-    """The MQTT broker of the region. Without an ``[uplink]`` table the agent keeps data local."""
+    """The MQTT broker of the region. Without an ``[uplink]`` table the agent keeps data local.
+
+    Topics, payloads and the TLS set-up are described in ``edge_agent/uplink/README.md``.
+    """
 
     host: str
-    port: int = Field(default=8883, ge=1, le=65535)
-    topic_prefix: str = "digitallabor"
     tls: bool = True
+    port: int = Field(default=0, validate_default=True)
+    """Default 8883 (MQTT over TLS), or 1883 with ``tls = false``."""
+    topic_prefix: str = "digitallabor"
+    client_id: str | None = None
+    """MQTT client id, unique on the broker; defaults to the device id."""
+    protocol: Literal["auto", "5", "3.1.1"] = "auto"
+    """``auto``: MQTT 5, and 3.1.1 when the broker refuses 5."""
+    tls_verify: bool = True
+    """Verify the broker's certificate and host name; turn off only to diagnose."""
     ca_file: Path | None = None
+    """CA certificate (PEM) that signed the broker's certificate; default: the system's."""
     client_cert: Path | None = None
     client_key: Path | None = None
     username: str | None = None
     password_file: Path | None = None
+    """File whose first line is the password; must not be readable by every user."""
     keepalive: Duration = 60.0
+    session_expiry: Duration = 7 * 86400.0
+    """How long the broker keeps this client's session while it is away (MQTT 5)."""
+    connect_timeout: Duration = 10.0
+    reconnect_min: Duration = 1.0
+    """First delay before reconnecting; doubles (with jitter) up to ``reconnect_max``."""
+    reconnect_max: Duration = 300.0
+    pack_size: int = Field(default=500, ge=1, le=10_000)
+    """Readings per SenML pack (one MQTT message)."""
+    max_inflight: int = Field(default=16, ge=1, le=1000)
+    """Packs sent but not yet acknowledged, at most."""
+    max_bandwidth: Size | None = None
+    """Bytes per second the uplink may use on average (``"20kB"``); default: no cap."""
+    health_interval: Duration = 60.0
+
+    @field_validator("port")
+    @classmethod
+    def _port_or_default(cls, value: int, info: Any) -> int:
+        if value == 0:
+            return 8883 if info.data.get("tls", True) else 1883
+        if not 1 <= value <= 65535:
+            raise ConfigError(f"port {value} is not a TCP port; give 1 to 65535 (MQTT: 8883)")
+        return value
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_is_topic_levels(cls, value: str) -> str:
+        if not value or value[0] == "/" or value[-1] == "/" or "//" in value:
+            raise ConfigError(
+                f"topic prefix {value!r} is not usable: give one or more non-empty levels "
+                "separated by '/', without a leading or trailing '/' (e.g. 'digitallabor')"
+            )
+        if any(c in value for c in "+#\x00"):
+            raise ConfigError(f"topic prefix {value!r} must not contain the wildcards + or #")
+        return value
+
+    @field_validator("ca_file", "client_cert")
+    @classmethod
+    def _tls_files_need_tls(cls, value: Path | None, info: Any) -> Path | None:
+        if value is not None and not info.data.get("tls", True):
+            raise ConfigError(f"{info.field_name} is set but tls = false; remove one of them")
+        return value
+
+    @field_validator("client_key")
+    @classmethod
+    def _key_needs_cert(cls, value: Path | None, info: Any) -> Path | None:
+        if value is not None and info.data.get("client_cert") is None:
+            raise ConfigError("client_key is set without client_cert; set both, or neither")
+        return value
+
+    @field_validator("password_file")
+    @classmethod
+    def _password_needs_user(cls, value: Path | None, info: Any) -> Path | None:
+        if value is not None and info.data.get("username") is None:
+            raise ConfigError("password_file is set without username; set the broker user too")
+        return value
+
+    @field_validator("keepalive")
+    @classmethod
+    def _keepalive_in_range(cls, value: float) -> float:
+        if not 5 <= value <= 65535:
+            raise ConfigError(f"keepalive {value:g} s is out of range; give 5s to 18h (e.g. '60s')")
+        return value
+
+    @field_validator("reconnect_max")
+    @classmethod
+    def _max_not_below_min(cls, value: float, info: Any) -> float:
+        low = info.data.get("reconnect_min")
+        if low is not None and value < low:
+            raise ConfigError(
+                f"reconnect_max ({value:g} s) is shorter than reconnect_min ({low:g} s)"
+            )
+        return value
 
 
 class LogConfig(_Section):

@@ -1,0 +1,164 @@
+"""Reading the outbox: committed readings and events the region has not acknowledged, cut into
+SenML packs in commit order.
+
+The outbox is the store itself: everything above the acknowledged row (``outbox.readings`` in
+``meta``, see :meth:`edge_agent.store.Store.outbox_cursor`) and above the acknowledged event
+(``outbox.events``). :class:`Outbox` reads through its own read-only connection, so the writer
+is never blocked, and queries the ``readings`` table directly rather than through
+:meth:`~edge_agent.store.Store.after`: building a :class:`~edge_agent.store.StoredReading` per
+row costs about five times the whole rest of the drain (``bench/sync.py``).
+
+Two positions per kind: *sent* (what went to the broker on this connection) and *acked* (the
+contiguous prefix the broker acknowledged). A lost connection rewinds *sent* to *acked*; only
+*acked* is ever persisted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from ..store import Store
+from .senml import OutboxRow, PackEncoder
+
+_US: Final = 1_000_000
+EVENTS_PER_PACK: Final = 100
+
+
+@dataclass(slots=True)
+class Pack:
+    """One MQTT message of the outbox: a SenML pack of readings or of events."""
+
+    kind: Literal["readings", "events"]
+    payload: bytes
+    first: int
+    """Row id (readings) or event id (events) of the first entry."""
+    last: int
+    """Row id or event id of the last entry; acknowledging the pack acknowledges up to here."""
+    count: int
+    last_time: float
+    """Time of the last entry, epoch seconds."""
+    acked: bool = False
+
+
+class Outbox:
+    """Packs of what the region has not acknowledged, oldest first, events before readings.
+
+    Args:
+        store: a read-only store of the agent's data directory.
+        device: the device id (the packs' base name).
+    """
+
+    def __init__(self, store: Store, device: str) -> None:
+        self.store = store
+        self.encoder = PackEncoder(device, store.uid)
+        self.acked_row = store.outbox_cursor()
+        self.acked_event = int(store.meta("outbox.events", 0))
+        self.sent_row = self.acked_row
+        self.sent_event = self.acked_event
+        self.last_acked: Pack | None = None
+        """The last readings pack acknowledged (for "last acknowledged reading")."""
+        self._rows: list[OutboxRow] = []
+        self._next = 0
+
+    # -- positions ---------------------------------------------------------------------------
+
+    def rewind(self) -> None:
+        """Forget what was sent but not acknowledged; it will be read again."""
+        self.sent_row = self.acked_row
+        self.sent_event = self.acked_event
+        self._rows = []
+        self._next = 0
+
+    def acknowledge(self, pack: Pack) -> None:
+        """Record that ``pack`` and everything before it was acknowledged."""
+        if pack.kind == "readings":
+            self.acked_row = max(self.acked_row, pack.last)
+            self.last_acked = pack
+        else:
+            self.acked_event = max(self.acked_event, pack.last)
+
+    @property
+    def uid(self) -> str:
+        """The store uid (the first half of every reading id)."""
+        return self.store.uid
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def next_events(self) -> Pack | None:
+        """A pack of the next unsent events, or None."""
+        events = self.store.events(after=self.sent_event, limit=EVENTS_PER_PACK)
+        if not events:
+            return None
+        self.sent_event = events[-1]["row"]
+        return Pack(
+            kind="events",
+            payload=self.encoder.events(events),
+            first=events[0]["row"],
+            last=events[-1]["row"],
+            count=len(events),
+            last_time=events[-1]["time"],
+        )
+
+    def next_readings(self, count: int, max_bytes: int) -> Pack | None:
+        """A pack of at most ``count`` unsent readings and about ``max_bytes``, or None."""
+        if self._next >= len(self._rows) and not self._fill(max(count * 4, 2000)):
+            return None
+        rows = self._rows[self._next : self._next + count]
+        payload = self.encoder.readings(rows)
+        while len(payload) > max_bytes and len(rows) > 1:
+            rows = rows[: max(1, int(len(rows) * max_bytes / len(payload) * 0.9))]
+            payload = self.encoder.readings(rows)
+        self._next += len(rows)
+        self.sent_row = rows[-1][0]
+        return Pack(
+            kind="readings",
+            payload=payload,
+            first=rows[0][0],
+            last=rows[-1][0],
+            count=len(rows),
+            last_time=rows[-1][2] / _US,
+        )
+
+    def _fill(self, limit: int) -> bool:
+        conn = self.store.connection
+        rows: list[OutboxRow] = conn.execute(
+            "SELECT id, stream, t, value, quality FROM readings WHERE id > ? ORDER BY id LIMIT ?",
+            (self.sent_row, limit),
+        ).fetchall()
+        self._rows = rows
+        self._next = 0
+        if not rows:
+            return False
+        encoder = self.encoder
+        if not all(encoder.knows(row[1]) for row in rows):
+            for sid, name, unit, kind in conn.execute("SELECT id, name, unit, kind FROM streams"):
+                encoder.add_stream(sid, name, unit, kind)
+        return True
+
+    # -- figures -----------------------------------------------------------------------------
+
+    def backlog(self) -> int:
+        """Committed readings not yet acknowledged."""
+        row = self.store.connection.execute(
+            "SELECT count(*) FROM readings WHERE id > ?", (self.acked_row,)
+        ).fetchone()
+        return int(row[0])
+
+    def oldest_unsynced(self) -> float | None:
+        """Time (epoch s) of the oldest reading not yet acknowledged, or None."""
+        row = self.store.connection.execute(
+            "SELECT t FROM readings WHERE id > ? ORDER BY id LIMIT 1", (self.acked_row,)
+        ).fetchone()
+        return None if row is None else row[0] / _US
+
+    def events_pending(self) -> int:
+        """Events not yet acknowledged."""
+        row = self.store.connection.execute(
+            "SELECT count(*) FROM events WHERE id > ?", (self.acked_event,)
+        ).fetchone()
+        return int(row[0])
+
+    def reading_id(self, row: int) -> str:
+        """The stable id of the reading in ``row``."""
+        return f"{self.store.uid}-{row}"
