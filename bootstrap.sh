@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 VENV=${EDGE_KIT_VENV:-.venv}
 PY=${PYTHON:-python3}
 # Debian packages the test suite drives for real; empty for now, grows with the tests.
-TEST_APT_PACKAGES=()
+TEST_APT_PACKAGES=(mosquitto)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'bootstrap: %s\n' "$*" >&2; exit 1; }
