@@ -92,7 +92,7 @@ def test_a_bad_recording_toml_stops_the_start_with_the_file_named(
     (tmp_path / "recording.toml").write_text(text)
     harness = Harness({"backend": "replay", "source": str(tmp_path)})
 
-    with pytest.raises(DriverError, match="recording.toml"):
+    with pytest.raises(DriverError, match=r"recording\.toml"):
         asyncio.run(harness.driver.start())
 
 

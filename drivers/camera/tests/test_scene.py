@@ -82,8 +82,12 @@ def test_daylight_follows_the_simulated_day() -> None:
     assert s.daylight(at_hour(13)) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize(("width", "height", "bays"), [(640, 480, 6), (320, 240, 4), (1280, 720, 8)])
-def test_bay_boxes_lie_inside_the_frame_between_the_lines(width: int, height: int, bays: int) -> None:
+@pytest.mark.parametrize(
+    ("width", "height", "bays"), [(640, 480, 6), (320, 240, 4), (1280, 720, 8)]
+)
+def test_bay_boxes_lie_inside_the_frame_between_the_lines(
+    width: int, height: int, bays: int
+) -> None:
     boxes = bay_boxes(width, height, bays)
     assert [b.bay for b in boxes] == [f"bay-{i + 1}" for i in range(bays)]
     for left, right in itertools.pairwise(boxes):
