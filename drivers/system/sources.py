@@ -57,7 +57,7 @@ class RawHealth:
         meminfo / loadavg / diskstats: the ``/proc`` files.
         disk: space on the data directory's file system.
         missing: why a source gave nothing, by kind (``thermal``, ``throttling``,
-            ``vcgencmd``, ``meminfo``, ``loadavg``, ``diskstats``, ``disk``).
+            ``vcgencmd``, ``hwmon``, ``meminfo``, ``loadavg``, ``diskstats``, ``disk``).
     """
 
     thermal_temp: str | None = None
