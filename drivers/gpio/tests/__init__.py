@@ -1,0 +1,1 @@
+"""Tests of the GPIO drivers, driven through gpiozero's own MockFactory (pytest)."""
