@@ -141,7 +141,6 @@ class CaptureThread:
             self._call(self._settle, self.opened, error)
             self.capture.close()
             return
-        self.log.info("camera %r: opened %s", self.sensor, description)
         self._call(self._settle, self.opened, None)
         try:
             self._read_until_stopped(description)

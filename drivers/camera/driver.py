@@ -47,7 +47,9 @@ class CameraDriver(Driver):
 
     Options = CameraOptions
     options: CameraOptions
-    summary = "camera frames for experiments, kept in memory: frames (count), frame_rate (Hz)"
+    summary = (
+        "camera frames kept in memory for experiments: frames, dropped (count), frame_rate (Hz)"
+    )
     family: ClassVar[str | None] = "camera"
     backends = BACKENDS
 
@@ -93,6 +95,7 @@ class CameraDriver(Driver):
             await asyncio.wait_for(asyncio.shield(thread.opened), timeout=opts.open_timeout + 5)
         except TimeoutError:
             thread.stop()
+            thread.opened.cancel()  # an open that succeeds or fails later is of no interest
             raise DriverError(
                 f"camera {self.sensor!r}: {capture.description} did not open within "
                 f"{opts.open_timeout + 5:g} s; raise open_timeout for a slow stream"
@@ -150,6 +153,8 @@ class CameraDriver(Driver):
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.stop()
+            if not thread.failed.cancel() and not thread.failed.cancelled():
+                thread.failed.exception()  # seen by run() or not: it is handled here
             if not await asyncio.to_thread(thread.join, _JOIN_TIMEOUT):
                 self.log.warning(
                     "camera %r: a read of %s is still blocked; the device is closed when it "

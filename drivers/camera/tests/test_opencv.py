@@ -63,6 +63,8 @@ class MjpegCamera(BaseHTTPRequestHandler):
 
     frames = 10_000
     interval = 0.02
+    hold: threading.Event | None = None
+    """When set, the connection stays open without data after the last frame until it is set."""
 
     def do_GET(self) -> None:
         token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -87,20 +89,25 @@ class MjpegCamera(BaseHTTPRequestHandler):
                     + b"\r\n"
                 )
                 time.sleep(self.interval)
+            if self.hold is not None:
+                self.hold.wait(60)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
 @contextlib.contextmanager
-def camera_server(frames: int) -> Iterator[str]:
-    handler = type("Camera", (MjpegCamera,), {"frames": frames})
+def camera_server(frames: int, *, stall: bool = False) -> Iterator[str]:
+    hold = threading.Event() if stall else None
+    handler = type("Camera", (MjpegCamera,), {"frames": frames, "hold": hold})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://{USER}@127.0.0.1:{server.server_address[1]}/stream.mjpg"
     finally:
+        if hold is not None:
+            hold.set()
         server.shutdown()
         server.server_close()
 
@@ -145,6 +152,23 @@ def test_a_stream_that_ends_raises_driver_error(tmp_path: Path) -> None:
 
         asyncio.run(main())
     assert harness.driver.input_errors["read_failed"] == 3
+
+
+def test_a_stream_that_goes_silent_counts_as_lost(tmp_path: Path) -> None:
+    secret = tmp_path / "camera-password"
+    secret.write_text(PASSWORD)
+    with camera_server(frames=3, stall=True) as url:
+        options = {"source": url, "password_file": str(secret), "fps": 10}
+        # Reads wait up to open_timeout for a frame; many may fail before the camera is lost,
+        # so the silence itself must end it: open_timeout + 5 / fps = 2.5 s without a frame.
+        harness = Harness({**options, "open_timeout": "2s", "max_failures": 1000})
+
+        async def main() -> None:
+            async with running(harness.driver) as task:
+                with pytest.raises(DriverError, match=r"delivered no frame for \d+ s"):
+                    await asyncio.wait_for(task, timeout=60)
+
+        asyncio.run(main())
 
 
 def test_a_stream_refuses_a_wrong_password(tmp_path: Path) -> None:
