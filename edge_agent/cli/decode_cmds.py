@@ -32,7 +32,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from drivers.onewire import parse_w1_slave
 from drivers.onewire import to_readings as w1_readings
@@ -469,7 +469,7 @@ def _no_inputs(args: argparse.Namespace, report: _Report, what: str) -> bool:
     return True
 
 
-def parse_hex(text: str, what: str, example: str) -> bytes:
+def _parse_hex(text: str, what: str, example: str) -> bytes:
     """Hex bytes as people paste them: ``04 3e 2b``, ``043e2b``, ``04:3e:2b``, ``0x04,0x3e``.
 
     A leading ``>`` (how ``hcidump -R`` marks an event) is ignored. The error names the first
@@ -548,8 +548,7 @@ def _jsonable(value: object) -> object:
 
 
 def _sample_json(sample: object, where: str, **more: object) -> dict[str, object]:
-    data = _jsonable(sample)
-    assert isinstance(data, dict)
+    data = cast(dict[str, object], _jsonable(sample))
     data.update(more)
     data["input"] = where
     return data
@@ -644,7 +643,7 @@ class _BleDecoder:
     def argument(self, where: str, text: str) -> None:
         """One INPUT, or one line of a stream of service, manufacturer or advertising data."""
         try:
-            data = parse_hex(text, self.what, self.example)
+            data = _parse_hex(text, self.what, self.example)
         except ParseError as exc:
             self.report.error(where, str(exc))
             return
@@ -657,8 +656,8 @@ class _BleDecoder:
         """``hcidump -R`` output: ``>`` starts an event, ``<`` a command, indented lines go on.
 
         Read line by line, so that ``hcidump -R | edge-agent decode ble -`` shows each
-        advertisement as it comes. Packets other than LE advertising reports (commands, other
-        events, ACL data) are counted in the summary.
+        advertisement as soon as its last byte is in. Packets other than LE advertising reports
+        (commands, other events, ACL data) are counted in the summary.
         """
         packet: bytearray | None = None
         start = ""
@@ -680,7 +679,7 @@ class _BleDecoder:
             if dropping:
                 continue
             try:
-                chunk = parse_hex(text.removeprefix(marker), "packet", HCI_EXAMPLE)
+                chunk = _parse_hex(text.removeprefix(marker), "packet", HCI_EXAMPLE)
             except ParseError as exc:
                 self.report.error(where, f"{exc}; the packet is left out")
                 packet, dropping = None, True
@@ -689,6 +688,9 @@ class _BleDecoder:
                 packet, start = bytearray(chunk), where
             else:
                 packet += chunk
+            if _event_complete(packet):  # decode now rather than when the next packet starts
+                self.packet(start, bytes(packet), quiet=True)
+                packet = None
         if packet is not None:
             self.packet(start, bytes(packet), quiet=True)
 
@@ -857,6 +859,11 @@ class _BleDecoder:
         return "; ".join(parts) or "no service or manufacturer data"
 
 
+def _event_complete(packet: bytearray) -> bool:
+    """Whether ``packet`` is an H4 event (``04``) holding all the bytes its length byte says."""
+    return packet[:1] == bytes((_H4_EVENT,)) and len(packet) >= 3 and len(packet) >= 3 + packet[2]
+
+
 def _short_uuid(uuid: str) -> str:
     match = _BLUETOOTH_BASE_UUID.fullmatch(uuid)
     return match.group(1) if match else uuid
@@ -975,7 +982,7 @@ def cmd_umb(args: argparse.Namespace) -> int:
     for source in _sources(args, report):
         if isinstance(source, _Argument):
             try:
-                event = parse_frame(parse_hex(source.text, "frame", UMB_EXAMPLE))
+                event = parse_frame(_parse_hex(source.text, "frame", UMB_EXAMPLE))
             except ParseError as exc:
                 report.error(source.where, str(exc))
                 continue
@@ -990,7 +997,7 @@ def _umb_stream(report: _Report, args: argparse.Namespace, stream: _Stream) -> N
     parser = UmbStreamParser()
     for where, text in _hex_lines(stream):
         try:
-            parser.feed(parse_hex(text, "bus traffic", UMB_EXAMPLE))
+            parser.feed(_parse_hex(text, "bus traffic", UMB_EXAMPLE))
         except ParseError as exc:
             report.error(where, f"{exc}; the line is left out")
             continue

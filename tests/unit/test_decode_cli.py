@@ -153,8 +153,8 @@ def test_console_script_reports_bad_lines_of_a_pipe(edge_agent_cmd: list[str]) -
 def test_console_script_shows_each_advertisement_while_hcidump_runs(
     edge_agent_cmd: list[str],
 ) -> None:
-    """``hcidump -R | edge-agent decode ble -``: a reading appears as soon as its packet is
-    complete (the next packet starts), not when the capture ends."""
+    """``hcidump -R | edge-agent decode ble -``: a reading appears as soon as the last byte of
+    its report is in, not when the capture ends."""
     proc = subprocess.Popen(
         [*edge_agent_cmd, "decode", "ble", "-"],
         stdin=subprocess.PIPE,
@@ -166,7 +166,6 @@ def test_console_script_shows_each_advertisement_while_hcidump_runs(
         report = bytes.fromhex(PVVX_REPORT)
         proc.stdin.write(b"> " + report[:20].hex(" ").encode() + b"\n")
         proc.stdin.write(b"  " + report[20:].hex(" ").encode() + b"\n")
-        proc.stdin.write(b"> 04 0E 04 01 0B 20 00\n")  # the next packet ends the report
         proc.stdin.flush()
         with selectors.DefaultSelector() as selector:
             selector.register(proc.stdout, selectors.EVENT_READ)
