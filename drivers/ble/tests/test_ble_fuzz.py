@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+import pytest
 from bthome_ble.const import MEAS_TYPES
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from hypothesis import given, settings
@@ -38,6 +39,8 @@ from edge_agent.errors import ParseError
 T = TypeVar("T")
 
 FUZZ = settings(max_examples=10_000, deadline=None, database=None)
+
+pytestmark = pytest.mark.slow  # 10 000 examples each; `-m "not slow"` deselects them
 
 KEY = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")
 CIPHER = AESCCM(KEY, tag_length=4)
