@@ -107,7 +107,7 @@ class CameraDriver(Driver):
         self._last_frame = time.monotonic()
         self.resources.provide(RESOURCE_KIND, self.sensor, source)
         self.log.info(
-            "camera %r: %s via %s, %dx%d at %g frames/s",
+            "camera %r: %s via %s, %dx%d, fps %g",
             self.sensor,
             capture.description,
             choice.describe(),
