@@ -1,0 +1,180 @@
+"""Parking inference per frame: crop + classify 50 and 164 bays on one thread.
+
+Prints, for a 1920 x 1080 frame of the simulated parking scene with 50 and with 164 bays, the
+median milliseconds per frame of
+
+- crop: rectifying every bay to the model's input (numpy, :mod:`experiments.parking.rectify`);
+- classify, batched: all bays in one ``invoke`` (the agent's way);
+- classify, per patch: one ``invoke`` per bay (what a fixed-batch model would cost);
+- crop + classify batched: the whole frame, the figure the 15 ms target is about;
+
+and the share of the model's multiply-accumulate bound reached: the model's MACs per patch are
+counted from its layer shapes (convolutions, depthwise convolutions, fully connected), and the
+bound is the int8 MAC rate this machine reaches through the same runtime on one thread on an
+ideal layer (a 1 x 1 convolution, 256 -> 256 channels on 32 x 32 pixels: one big GEMM, from
+:func:`edge_agent.inference.builder.conv1x1`). ``share = achieved MAC/s / reference MAC/s``.
+
+Run: ``.venv/bin/python bench/inference.py`` (``--quick`` for fewer repetitions). Figures are
+printed, never asserted; the machine is shared, so take the median of several runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from drivers.camera.scene import ParkingScene  # noqa: E402
+from edge_agent.inference import Model  # noqa: E402
+from edge_agent.inference.builder import conv1x1  # noqa: E402
+from experiments.parking.bays import Bay, Lot  # noqa: E402
+from experiments.parking.classifier import MODEL_PATH, LotClassifier  # noqa: E402
+from experiments.parking.rectify import rect_quad  # noqa: E402
+
+WIDTH, HEIGHT = 1920, 1080
+NOON = 12.5 * 3600.0  # a busy time of the simulated day (UTC+1 13:30)
+
+
+def lot_frame(bays: int, rows: int) -> tuple[NDArray[np.uint8], Lot]:
+    """A WIDTH x HEIGHT frame of ``rows`` stacked scene strips holding ``bays`` bays in all."""
+    strips: list[NDArray[np.uint8]] = []
+    lot: list[Bay] = []
+    strip_h = HEIGHT // rows
+    for row in range(rows):
+        count = bays // rows + (1 if row < bays % rows else 0)
+        scene = ParkingScene(width=WIDTH, height=strip_h, bays=count, seed=row)
+        strips.append(scene.render(NOON))
+        for box in scene.boxes:
+            quad = rect_quad(box.x, box.y + row * strip_h, box.width, box.height)
+            lot.append(Bay(f"r{row}-{box.bay}", quad))
+    frame = np.ascontiguousarray(np.concatenate(strips))
+    full = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
+    full[: len(frame)] = frame
+    return full, Lot(tuple(lot), (WIDTH, HEIGHT))
+
+
+def median_ms(action: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``action`` in milliseconds, after one warm-up call."""
+    action()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000.0)
+    return statistics.median(times)
+
+
+# --- MAC counting and the reference layer ----------------------------------------------------
+
+
+def _schema() -> Any:
+    import ai_edge_litert.schema_py_generated as schema
+
+    return schema
+
+
+def count_macs(model_file: Path) -> dict[str, int]:
+    """Multiply-accumulates per sample of each layer kind, from the model's tensor shapes."""
+    schema = _schema()
+    model = schema.ModelT.InitFromPackedBuf(model_file.read_bytes(), 0)
+    graph = model.subgraphs[0]
+    ops = schema.BuiltinOperator
+    totals: dict[str, int] = {}
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        kind = max(code.builtinCode, code.deprecatedBuiltinCode)
+        out = graph.tensors[op.outputs[0]].shape
+        weights = graph.tensors[op.inputs[1]].shape if len(op.inputs) > 1 else None
+        if kind == ops.CONV_2D:  # weights (c_out, kh, kw, c_in)
+            name, macs = "conv", int(np.prod(out[1:3])) * int(np.prod(weights))
+        elif kind == ops.DEPTHWISE_CONV_2D:  # weights (1, kh, kw, c_out)
+            name, macs = "depthwise", int(np.prod(out[1:3])) * int(np.prod(weights))
+        elif kind == ops.FULLY_CONNECTED:  # weights (out, in), per row of the batch
+            name, macs = "fully connected", int(np.prod(weights))
+        else:
+            continue
+        totals[name] = totals.get(name, 0) + macs
+    return totals
+
+
+def reference_rate(repeats: int) -> float:
+    """int8 MACs per second of one thread on the ideal layer (median of ``repeats``)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    content, macs = conv1x1()
+    interpreter = Interpreter(model_content=content, num_threads=1)
+    interpreter.allocate_tensors()
+    index = interpreter.get_input_details()[0]["index"]
+    data = np.random.default_rng(1).integers(-128, 128, (1, 32, 32, 256), dtype=np.int8)
+    interpreter.set_tensor(index, data)
+    ms = median_ms(interpreter.invoke, repeats)
+    return macs / (ms / 1000.0)
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a rough look)")
+    parser.add_argument("--model", type=Path, default=MODEL_PATH, help="a .tflite with its card")
+    parser.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
+    args = parser.parse_args(argv)
+    repeats = 5 if args.quick else 31
+
+    model = Model(args.model, num_threads=args.threads)
+    per_patch_model = Model(args.model, num_threads=args.threads)
+    macs = count_macs(model.path)
+    patch_macs = sum(macs.values())
+    reference = reference_rate(repeats)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}")
+    print(f"model: {model.path.name}, {model.path.stat().st_size} bytes, runtime {model.runtime}")
+    print(
+        f"MACs per patch: {patch_macs / 1e6:.2f} M ("
+        + ", ".join(f"{k} {v / 1e6:.2f} M" for k, v in macs.items())
+        + ")"
+    )
+    print(
+        f"reference int8 rate (1x1 conv 256->256 on 32x32, 1 thread): {reference / 1e9:.1f} GMAC/s"
+    )
+    print(f"threads: {args.threads}; median of {repeats} runs; frame {WIDTH}x{HEIGHT}")
+    print()
+    header = f"{'bays':>5} {'crop':>8} {'batched':>9} {'per patch':>10} {'crop+batched':>13}"
+    print(header + f" {'ms/bay':>7} {'MAC share':>10}")
+    for bays, rows in ((50, 5), (164, 8)):
+        frame, lot = lot_frame(bays, rows)
+        classifier = LotClassifier(lot, model)
+        patches = classifier.patches(frame)
+        crop = median_ms(lambda c=classifier, f=frame: c.patches(f), repeats)
+        batched = median_ms(lambda p=patches: model.classify(p), repeats)
+        per_patch = median_ms(
+            lambda p=patches: [per_patch_model.classify(p[i : i + 1]) for i in range(len(p))],
+            max(3, repeats // 3),
+        )
+        whole = median_ms(lambda c=classifier, f=frame: c.probabilities(f), repeats)
+        share = bays * patch_macs / (batched / 1000.0) / reference
+        print(
+            f"{bays:>5} {crop:>8.2f} {batched:>9.2f} {per_patch:>10.2f} {whole:>13.2f}"
+            f" {whole / bays:>7.3f} {share:>10.0%}"
+        )
+    print()
+    print("ms per frame (medians). MAC share: the model's MACs over the batched classify time,")
+    print("as a share of the reference rate. Target: crop+batched <= 15 ms for 50 bays.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
