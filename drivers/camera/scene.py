@@ -31,7 +31,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from drivers.simulated.model import diurnal
+from drivers.simulated.model import day_fraction, diurnal
 
 from .crop import Box
 from .frame import Image
@@ -114,16 +114,6 @@ def layout(width: int, height: int, bays: int) -> Layout:
 def bay_boxes(width: int = 640, height: int = 480, bays: int = 6) -> list[Box]:
     """The bays of the simulated scene (``bay-1`` on the left), in frame pixels."""
     return list(layout(width, height, bays).boxes)
-
-
-def day_fraction(now: float, *, day_length: float, utc_offset_h: float) -> float:
-    """Time of the simulated day in [0, 1): 0 is local midnight, 0.5 is noon.
-
-    The same convention as :meth:`drivers.simulated.model.SimulatedDriver.day_fraction`, which
-    is a method of the polling simulators and so cannot serve the camera.
-    """
-    scaled = now * _DAY / day_length
-    return ((scaled + utc_offset_h * 3600) % _DAY) / _DAY
 
 
 @dataclass(frozen=True, slots=True)

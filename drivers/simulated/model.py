@@ -41,8 +41,19 @@ class SimulatedDriver(PollingDriver):
 
     def day_fraction(self, now: float) -> float:
         """Time of the simulated day in [0, 1): 0 is local midnight, 0.5 is noon."""
-        scaled = now * _DAY / self.options.day_length
-        return ((scaled + self.options.utc_offset_h * 3600) % _DAY) / _DAY
+        return day_fraction(
+            now, day_length=self.options.day_length, utc_offset_h=self.options.utc_offset_h
+        )
+
+
+def day_fraction(now: float, *, day_length: float, utc_offset_h: float) -> float:
+    """Time of a simulated day in [0, 1) at epoch ``now`` (s): 0 is local midnight, 0.5 noon.
+
+    A day lasts ``day_length`` seconds of real time (86400 is real time) in a time zone
+    ``utc_offset_h`` hours from UTC.
+    """
+    scaled = now * _DAY / day_length
+    return ((scaled + utc_offset_h * 3600) % _DAY) / _DAY
 
 
 def diurnal(fraction: float, *, low: float, high: float, warmest: float = 14 / 24) -> float:
