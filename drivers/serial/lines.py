@@ -138,6 +138,9 @@ class LineStreamParser(StreamParser[LineRecord]):
                 if len(buffer) > self.max_line_bytes:
                     if not self._discarding:
                         self.overlong += 1
+                        limit = self.max_line_bytes
+                        start = bytes(buffer[:40])
+                        self.last_rejection = f"line longer than {limit} bytes: {start!r}..."
                     self._discarding = True
                     self.garbage_bytes += len(buffer)
                     buffer.clear()
@@ -152,8 +155,9 @@ class LineStreamParser(StreamParser[LineRecord]):
                 continue
             try:
                 record = parse_line(line)
-            except ParseError:
+            except ParseError as exc:
                 self.bad_lines += 1
+                self.last_rejection = str(exc)
                 self.garbage_bytes += len(line) + 1
                 continue
             self.frames_ok += 1

@@ -288,6 +288,9 @@ class NmeaStreamParser(StreamParser[NmeaEvent]):
                     cut = _line_end(buffer, len(buffer))
                     cut = len(buffer) if cut < 0 else cut
                     self.overlong += 1
+                    self.last_rejection = (
+                        f"line longer than {limit} bytes: {bytes(buffer[:40])!r}..."
+                    )
                     self.garbage_bytes += cut
                     del buffer[:cut]
                     continue
@@ -296,12 +299,14 @@ class NmeaStreamParser(StreamParser[NmeaEvent]):
             del buffer[:end]
             if end > limit:
                 self.overlong += 1
+                self.last_rejection = f"line of {end} bytes, limit {limit}: {candidate[:40]!r}..."
                 self.garbage_bytes += end
                 continue
             result = _decode(candidate, require_checksum=self.require_checksum)
             if not isinstance(result, _Rejection):
                 self.frames_ok += 1
                 return result
+            self.last_rejection = result.message
             match result.reason:
                 case "bad_checksum":
                     self.bad_checksum += 1

@@ -12,10 +12,11 @@ for a given seed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import random
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .irs31 import CHANNELS as IRS31_CHANNELS
 from .irs31 import DEFAULT_ADDRESS as IRS31_ADDRESS
@@ -288,14 +289,19 @@ class Irs31Responder:
 
 
 class MicrocontrollerTalker:
-    """A maker's board printing ``key=value`` lines, one per tick (a tick is one second).
+    """A maker's board printing one line per tick (a tick is one second).
 
     It reports ``temp`` (air temperature in °C, a slow sine around ``mean_c``), ``hum``
-    (relative humidity in %), ``door`` (a boolean) and ``state`` (a text).
+    (relative humidity in %), ``door`` (a boolean) and ``state`` (a text), as ``key=value``
+    pairs (``format="pairs"``, like ``Serial.print``) or as a JSON object (``format="json"``,
+    like ArduinoJson's ``serializeJson``).
     """
 
-    def __init__(self, *, mean_c: float = 4.0, seed: int = 0) -> None:
+    def __init__(
+        self, *, mean_c: float = 4.0, seed: int = 0, format: Literal["pairs", "json"] = "pairs"
+    ) -> None:
         self.mean_c = mean_c
+        self.format = format
         self.seconds = 0
         self._random = random.Random(seed)
 
@@ -309,6 +315,8 @@ class MicrocontrollerTalker:
             "door": self._random.random() < 0.1,
             "state": "running",
         }
+        if self.format == "json":
+            return json.dumps(values, separators=(",", ":")).encode() + b"\n"
         return encode_pairs(values)
 
     def on_receive(self, data: bytes) -> bytes:

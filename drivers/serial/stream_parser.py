@@ -23,6 +23,8 @@ class StreamParser(abc.ABC, Generic[E]):
 
     def __init__(self) -> None:
         self._buffer = bytearray()
+        self.last_rejection = ""
+        """Why the most recently rejected frame or line was rejected (for debug logs)."""
 
     def feed(self, data: bytes) -> None:
         """Append received bytes; an empty ``data`` is allowed and does nothing."""

@@ -32,22 +32,32 @@ from .nmea import GgaFix, NmeaEvent, RmcFix, VtgVelocity
 from .umb import ChannelValue, MultiChannelResponse, OnlineDataResponse, UmbEvent
 from .umb_channels import ChannelSpec, channel_value
 
-NMEA_QUANTITIES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+_KMH_IN_MS: Final = 1 / 3.6
+
+NMEA_QUANTITIES: Final[Mapping[str, tuple[str, str, float]]] = MappingProxyType(
     {
-        "latitude": ("latitude_deg", units.LATITUDE),
-        "longitude": ("longitude_deg", units.LONGITUDE),
-        "altitude": ("altitude_m", units.METRE),
-        "satellites": ("satellites_used", units.COUNT),
-        "hdop": ("hdop", units.RATIO),
-        "speed": ("speed_kmh", units.KILOMETRE_PER_HOUR),
-        "course": ("course_true_deg", units.DEGREE),
+        "latitude": ("latitude_deg", units.LATITUDE, 1.0),
+        "longitude": ("longitude_deg", units.LONGITUDE, 1.0),
+        "altitude": ("altitude_m", units.METRE, 1.0),
+        "fix_quality": ("fix_quality", units.NONE, 1.0),
+        "satellites": ("satellites_used", units.COUNT, 1.0),
+        "hdop": ("hdop", units.RATIO, 1.0),
+        "speed": ("speed_kmh", units.METRE_PER_SECOND, _KMH_IN_MS),
+        "course": ("course_true_deg", units.DEGREE, 1.0),
     }
 )
-"""Quantity -> (event attribute, SenML unit) for NMEA readings."""
+"""Quantity -> (event attribute, SenML unit, factor from the attribute's unit) for NMEA
+readings. Speed is sent in m/s, SenML's base unit (the events keep km/h and knots)."""
 
-_FROM_GGA = ("latitude", "longitude", "altitude", "satellites", "hdop")
-_FROM_RMC = ("latitude", "longitude", "speed", "course")
-_FROM_VTG = ("speed", "course")
+NMEA_SENTENCE_QUANTITIES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "GGA": ("latitude", "longitude", "altitude", "fix_quality", "satellites", "hdop"),
+        "RMC": ("latitude", "longitude", "speed", "course"),
+        "VTG": ("speed", "course"),
+    }
+)
+"""The quantities each sentence type gives, by sentence type."""
+
 _STATUS_VALIDATED = frozenset({"latitude", "longitude", "altitude", "speed", "course"})
 
 
@@ -56,29 +66,31 @@ def nmea_readings(
 ) -> list[Reading]:
     """Readings from one GGA, RMC or VTG sentence.
 
-    GGA gives latitude, longitude, altitude, satellites and hdop; RMC latitude, longitude,
-    speed and course; VTG speed and course. A receiver that sends GGA and RMC every second
-    thus reports the position twice: pass ``quantities`` (a subset of
-    :data:`NMEA_QUANTITIES`) to keep only what this sentence type should contribute.
+    GGA gives latitude, longitude, altitude, fix quality (the GGA code: 0 none, 1 GNSS,
+    2 differential, 4 RTK fixed, 5 RTK float, 6 dead reckoning), satellites and hdop; RMC
+    latitude, longitude, speed (m/s) and course; VTG speed and course. A receiver that sends
+    GGA and RMC every second thus reports the position twice: pass ``quantities`` (a subset
+    of :data:`NMEA_QUANTITIES`) to keep only what this sentence type should contribute.
     Position and motion values are flagged ``CHECKSUM_FAILED`` when the receiver says it has
     no valid fix.
     """
-    names: tuple[str, ...]
     match event:
         case GgaFix():
-            names, invalid = _FROM_GGA, not event.has_fix
+            kind, invalid = "GGA", not event.has_fix
         case RmcFix():
-            names, invalid = _FROM_RMC, event.valid is False or event.mode == "N"
+            kind, invalid = "RMC", event.valid is False or event.mode == "N"
         case VtgVelocity():
-            names, invalid = _FROM_VTG, event.mode == "N"
+            kind, invalid = "VTG", event.mode == "N"
     readings = []
-    for name in names:
+    for name in NMEA_SENTENCE_QUANTITIES[kind]:
         if quantities is not None and name not in quantities:
             continue
-        attribute, unit = NMEA_QUANTITIES[name]
+        attribute, unit, factor = NMEA_QUANTITIES[name]
         value = getattr(event, attribute)
         if value is None:
             continue
+        if factor != 1.0:
+            value *= factor
         quality = Quality.GOOD
         if invalid and name in _STATUS_VALIDATED:
             quality |= Quality.CHECKSUM_FAILED

@@ -416,11 +416,15 @@ class UmbStreamParser(StreamParser[UmbEvent]):
                 # Frames do not overlap: a header whose frame has not come when a later
                 # frame is complete was noise or the start of a frame that broke off.
                 self.bad_framing += 1
+                self.last_rejection = (
+                    f"UMB frame broke off after {later} bytes: {bytes(buffer[:16]).hex(' ')}"
+                )
                 self.garbage_bytes += later
                 del buffer[:later]
                 continue
             problem = _trailer_problem(buffer, size)
             if problem is not None:
+                self.last_rejection = problem[1]
                 if problem[0] == "checksum":
                     self.bad_checksum += 1
                 else:
@@ -431,8 +435,9 @@ class UmbStreamParser(StreamParser[UmbEvent]):
             del buffer[:size]
             try:
                 event = _interpret(frame)
-            except ParseError:
+            except ParseError as exc:
                 self.malformed += 1
+                self.last_rejection = str(exc)
                 self.garbage_bytes += size
                 continue
             self.frames_ok += 1

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import pytest
-import serial  # type: ignore[import-untyped]
+import serial
 
 from drivers.serial.irs31 import DEFAULT_ADDRESS, road_surface_state
 from drivers.serial.lines import LineRecord, LineStreamParser

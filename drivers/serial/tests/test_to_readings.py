@@ -26,25 +26,27 @@ GGA = b"$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47"
 RMC = b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A"
 
 
-def test_gga_gives_position_altitude_satellites_and_hdop() -> None:
+def test_gga_gives_position_altitude_fix_quality_satellites_and_hdop() -> None:
     readings = nmea_readings(parse_sentence(GGA), "spreader-gps", T)
 
     assert readings == [
         Reading("spreader-gps/latitude", T, 48 + 7.038 / 60, "lat"),
         Reading("spreader-gps/longitude", T, 11 + 31 / 60, "lon"),
         Reading("spreader-gps/altitude", T, 545.4, "m"),
+        Reading("spreader-gps/fix_quality", T, 1, ""),
         Reading("spreader-gps/satellites", T, 8, "count"),
         Reading("spreader-gps/hdop", T, 0.9, "/"),
     ]
 
 
-def test_rmc_gives_speed_in_kmh_and_course_and_quantities_filter() -> None:
+def test_rmc_gives_speed_in_metres_per_second_and_course_and_quantities_filter() -> None:
     readings = nmea_readings(parse_sentence(RMC), "gps", T, quantities={"speed", "course"})
 
     assert readings == [
-        Reading("gps/speed", T, 22.4 * 1.852, "km/h"),
+        Reading("gps/speed", T, readings[0].value, "m/s"),
         Reading("gps/course", T, 84.4, "deg"),
     ]
+    assert readings[0].value == pytest.approx(22.4 * 1852 / 3600)  # knots -> m/s
 
 
 def test_fix_the_receiver_calls_invalid_is_flagged_not_dropped() -> None:
@@ -69,6 +71,7 @@ def test_gga_without_fix_flags_position_but_not_satellite_count() -> None:
         "gps/latitude": Quality.CHECKSUM_FAILED,
         "gps/longitude": Quality.CHECKSUM_FAILED,
         "gps/altitude": Quality.CHECKSUM_FAILED,
+        "gps/fix_quality": Quality.GOOD,
         "gps/satellites": Quality.GOOD,
     }
 
