@@ -182,6 +182,11 @@ class EdgeDriver(GpioDriver):
         self.counts[change.level] += 1
         self.emit(self.state_quantity, change.level, units.NONE, at=change.stamp)
 
+    async def run_device(self) -> None:
+        """:meth:`poll` at the end of every interval (the first counts cover a whole one)."""
+        await asyncio.sleep(self.interval)
+        await super().run_device()
+
     async def poll(self) -> None:
         """Emit the interval's edge counts and the current state."""
         counts, self.counts = self.counts, Counter()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -113,3 +115,20 @@ def test_a_pin_used_twice_on_one_factory_is_a_driver_error_naming_the_pin() -> N
             await first.stop()
 
     asyncio.run(main())
+
+
+def test_loading_the_drivers_imports_no_pin_library() -> None:
+    code = (
+        "import sys\n"
+        "from edge_agent.driver import load_driver\n"
+        "for name in ('gpio.distance', 'gpio.motion', 'gpio.input', 'gpio.output'):\n"
+        "    load_driver(name)\n"
+        "loaded = [m for m in ('lgpio', 'RPi', 'gpiozero.pins.lgpio', 'gpiozero.pins.rpigpio')\n"
+        "          if m in sys.modules]\n"
+        "print(loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -2,8 +2,9 @@
 
 gpiozero's ``MockTriggerPin`` answers each trigger pulse with an echo of ``echo_time`` seconds
 on the echo pin; the driver's ``DistanceSensor`` times it in its own thread exactly as on a Pi.
-Timing in the mock can only make an echo longer (a thread wakes late, never early), so the
-distances the tests use keep their margin on the far side of each threshold.
+Timing in the mock can only make an echo longer (a thread wakes late, never early; 1 ms late is
+17 cm on a busy machine), so where a test needs a sample on the near side of a threshold, it
+keeps half a metre or more of margin.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def test_the_trigger_is_gpiozeros_mock_trigger_pin_answering_on_the_echo_pin() -
     _driver, recorder = run(OPTIONS, scenario)
     (distance,) = recorder.of("distance")
     assert distance.unit == "m" and distance.quality == Quality.GOOD
-    assert 1.95 <= float(distance.value or 0) < 2.3
+    assert 1.95 <= float(distance.value or 0) < 2.5
 
 
 def test_a_car_arrives_and_the_flag_flips_only_after_three_samples() -> None:
@@ -82,12 +83,12 @@ def test_a_car_arrives_and_the_flag_flips_only_after_three_samples() -> None:
         for _ in range(3):
             await sample(driver, 2.5)
         assert recorder.values("occupied") == [False]
-        await sample(driver, 0.4)
-        await sample(driver, 0.4)
-        assert max(distances(recorder)[-2:]) < 0.7  # the distance dropped at once ...
+        await sample(driver, 0.3)
+        await sample(driver, 0.3)
+        assert max(distances(recorder)[-2:]) < 0.9  # the distance dropped at once ...
         assert recorder.values("occupied") == [False]  # ... the flag did not
         assert driver.hysteresis.state is False
-        await sample(driver, 0.4)
+        await sample(driver, 0.3)
         assert recorder.values("occupied") == [False, True]
         for _ in range(3):
             await sample(driver, 2.5)
@@ -106,12 +107,12 @@ def test_noise_near_the_thresholds_does_not_flap_the_flag() -> None:
         for _ in range(3):
             await sample(driver, 2.5)
         # In the dead band, and across the near threshold, never three times in a row.
-        for distance in (1.2, 1.4, 0.7, 1.3, 0.7, 0.7, 1.2, 0.7, 1.1, 0.7, 0.7, 1.25):
+        for distance in (1.2, 1.4, 0.5, 1.3, 0.5, 0.5, 1.2, 0.5, 1.1, 0.5, 0.5, 1.25):
             await sample(driver, distance)
         assert recorder.values("occupied") == [False]
         assert min(distances(recorder)) < 1.0  # the noise did cross the threshold
         for _ in range(3):
-            await sample(driver, 0.7)
+            await sample(driver, 0.3)
         assert recorder.values("occupied") == [False, True]
 
     run(OPTIONS, scenario)

@@ -21,6 +21,7 @@ from edge_agent.clock import SystemClock
 from edge_agent.config import load_config
 from edge_agent.readings import Reading
 from edge_agent.store import Store
+from edge_agent.supervisor import Supervisor
 
 SAMPLE = Path(__file__).parent.parent / "gpio.example.toml"
 
@@ -74,6 +75,45 @@ def test_the_simulated_bay_sees_cars_come_and_go() -> None:
     assert_closed(driver)
     distances = [float(v) for v in recorder.values("distance") if v is not None]
     assert min(distances) < 1.5 and max(distances) > 2.4  # roof at 1.1 m, floor at 2.6 m
+
+
+def test_a_sensor_without_echo_fails_and_the_supervisor_reopens_it() -> None:
+    # A floor 40 m away: every echo comes back later than gpiozero waits (100 ms).
+    driver, recorder = make_driver(
+        "gpio.distance",
+        {
+            "backend": "simulated",
+            "trigger": 23,
+            "echo": 24,
+            "median_of": 3,
+            "lost_after": "1s",
+            "simulation": {"floor_distance_m": 40.0, "mean_gap": "1h"},
+        },
+        interval=0.1,
+        clock=SystemClock(trust=True),
+    )
+    supervisor = Supervisor(logging.getLogger("edge_agent.test.supervisor"), initial=0.1)
+
+    async def main() -> None:
+        state = supervisor.start("sensor:s", driver.run_forever)
+        try:
+            await wait_until(lambda: state.restarts >= 1, "the driver to fail and restart")
+            assert state.last_error is not None
+            assert "DriverError: sensor 's': no echo from the HC-SR04" in state.last_error
+            assert recorder.values("distance") and set(recorder.values("distance")) == {None}
+            # Someone fixes the mounting; the next restart opens the sensor afresh.
+            sim = driver.options.simulation.model_copy(update={"floor_distance_m": 2.6})
+            driver.options = driver.options.model_copy(update={"simulation": sim})
+            await wait_until(
+                lambda: any(v is not None for v in recorder.values("distance")),
+                "distances after a restart",
+            )
+        finally:
+            await supervisor.stop()
+
+    asyncio.run(main())
+    assert_closed(driver)
+    assert driver.input_errors["no_echo"] >= 1
 
 
 def test_the_simulated_rain_switch_chatters_and_is_counted_once_per_tip() -> None:
