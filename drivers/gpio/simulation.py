@@ -122,12 +122,8 @@ async def simulate_pulses(
     high: Callable[[], None] = pin.drive_high
     low: Callable[[], None] = pin.drive_low
     active, inactive = (high, low) if active_high else (low, high)
-    try:
-        while True:
-            await asyncio.sleep(rng.expovariate(1 / options.mean_gap))
-            await _edge(active, inactive, options.chatter)
-            await asyncio.sleep(max(0.05, rng.expovariate(1 / options.mean_active)))
-            await _edge(inactive, active, options.chatter)
-    finally:
-        if pin.function == "input":
-            inactive()
+    while True:
+        await asyncio.sleep(rng.expovariate(1 / options.mean_gap))
+        await _edge(active, inactive, options.chatter)
+        await asyncio.sleep(max(0.05, rng.expovariate(1 / options.mean_active)))
+        await _edge(inactive, active, options.chatter)

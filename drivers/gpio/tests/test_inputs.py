@@ -24,7 +24,7 @@ def run(options: dict[str, Any], scenario: Any) -> tuple[DigitalInputDriver, Rec
     async def main() -> None:
         await driver.start()
         try:
-            await scenario(driver, driver.factory.pin(driver.options.pin), clock)
+            await scenario(driver, driver.factory.pin(driver.options.pin), clock, recorder)
         finally:
             await driver.stop()
 
@@ -41,7 +41,9 @@ async def settled(driver: DigitalInputDriver, raw_edges: int) -> None:
 
 
 def test_a_chattering_door_contact_counts_once_each_way() -> None:
-    async def scenario(driver: DigitalInputDriver, pin: Any, clock: ManualClock) -> None:
+    async def scenario(
+        driver: DigitalInputDriver, pin: Any, clock: ManualClock, recorder: Recorder
+    ) -> None:
         assert pin.pull == "up" and pin.state is True  # contact open: pulled up, inactive
         clock.advance(5)
         pin.drive_low()  # the door closes: the reed contact chatters
@@ -53,7 +55,7 @@ def test_a_chattering_door_contact_counts_once_each_way() -> None:
         pin.drive_high()  # a glitch on the cable, shorter than the bounce time
         pin.drive_low()
         await settled(driver, 5)
-        assert len(recorder_of(driver).values("state")) == 2  # start, closed
+        assert len(recorder.values("state")) == 2  # start, closed
         clock.advance(60)
         pin.drive_high()  # the door opens
         pin.drive_low()
@@ -71,14 +73,10 @@ def test_a_chattering_door_contact_counts_once_each_way() -> None:
     assert driver.raw_edges == 8
 
 
-def recorder_of(driver: DigitalInputDriver) -> Recorder:
-    publish = driver._publish
-    assert isinstance(publish, Recorder)
-    return publish
-
-
 def test_without_a_bounce_time_every_edge_counts() -> None:
-    async def scenario(driver: DigitalInputDriver, pin: Any, clock: ManualClock) -> None:
+    async def scenario(
+        driver: DigitalInputDriver, pin: Any, clock: ManualClock, recorder: Recorder
+    ) -> None:
         for _ in range(3):  # a rain switch tipping three times
             pin.drive_low()
             pin.drive_high()
@@ -106,7 +104,9 @@ def test_without_a_bounce_time_every_edge_counts() -> None:
 
 
 def test_a_floating_pin_active_low() -> None:
-    async def scenario(driver: DigitalInputDriver, pin: Any, clock: ManualClock) -> None:
+    async def scenario(
+        driver: DigitalInputDriver, pin: Any, clock: ManualClock, recorder: Recorder
+    ) -> None:
         assert pin.pull == "floating" and pin.state is False  # low: active
         pin.drive_high()
         await settled(driver, 1)
