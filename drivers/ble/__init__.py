@@ -1,7 +1,9 @@
-"""BLE environmental sensors: sans-I/O decoders for their advertisements.
+"""BLE environmental sensors: the ``ble.tag`` driver and the sans-I/O decoders below it.
 
-Bytes in, frozen dataclasses out; no scanner, no clock, no asyncio. The driver that scans with
-bleak and publishes readings builds on these (it follows separately).
+The decoders take bytes and return frozen dataclasses; no scanner, no clock, no asyncio. The
+driver (:mod:`.driver`, with :mod:`.scanner`, :mod:`.tracking` and the backends
+:mod:`.bleak_radio` and :mod:`.simulated_radio`) scans with bleak and publishes readings;
+it is imported only when a ``ble.tag`` sensor is configured.
 
 - :func:`decode_advertisement`: one entry point for every supported format, dispatching on the
   service-data UUID or manufacturer id: Xiaomi LYWSD03MMC custom firmware (ATC1441 and pvvx
@@ -23,7 +25,7 @@ from .advertisement import decode_advertisement
 from .bthome import bind_key_from_hex, decode_bthome
 from .custom_firmware import decode_custom_firmware
 from .hci import Advertisement, parse_ad_structures, parse_hci_le_advertising_report, parse_hex_dump
-from .readings import to_readings
+from .readings import SensorReadings, to_readings
 from .ruuvi import decode_ruuvi
 from .sample import BleFormat, BleSample
 from .uuids import BTHOME_UUID, ENVIRONMENTAL_SENSING_UUID, RUUVI_COMPANY_ID, uuid16
@@ -35,6 +37,7 @@ __all__ = [
     "Advertisement",
     "BleFormat",
     "BleSample",
+    "SensorReadings",
     "bind_key_from_hex",
     "decode_advertisement",
     "decode_bthome",

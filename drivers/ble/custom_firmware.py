@@ -31,11 +31,13 @@ lengths on 0x181A) are not decoded; a device that must encrypt should send BTHom
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-from .sample import BleFormat, BleSample, ExtraValue, format_mac, frozen_mapping
+from .sample import BleFormat, BleSample, format_mac, frozen_mapping
+
+MAC_LENGTH: Final = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +60,29 @@ def _field(name: str, fmt: str, offset: int, divisor: int | None = None) -> _Fie
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
+    """A format: its length, MAC byte order and table of fields after the 6-byte MAC.
+
+    ``record`` unpacks all fields at once; it is derived from the table in
+    ``__post_init__``, which also checks that the fields follow each other without gaps.
+    """
+
     format: BleFormat
     length: int
     mac_reversed: bool
     fields: tuple[_Field, ...]
+    record: struct.Struct = field(init=False)
+
+    def __post_init__(self) -> None:
+        offset = MAC_LENGTH
+        for row in self.fields:
+            if row.offset != offset:
+                raise ValueError(f"{self.format}: field {row.name} at {row.offset}, not {offset}")
+            offset += row.fmt.size
+        if offset != self.length:
+            raise ValueError(f"{self.format}: fields end at {offset}, not at {self.length}")
+        order = self.fields[0].fmt.format[0]
+        codes = "".join(row.fmt.format[1:] for row in self.fields)
+        object.__setattr__(self, "record", struct.Struct(order + codes))
 
 
 ATC1441: Final = _Layout(
@@ -102,6 +123,13 @@ PVVX_FLAGS: Final = (
 )
 """Bits of the pvvx flags byte and the :attr:`BleSample.extra` key each becomes (bool)."""
 
+PVVX_FLAG_BITS: Final = 0x1F
+_PVVX_EXTRA: Final = tuple(
+    frozen_mapping({name: bool(value & bit) for bit, name in PVVX_FLAGS})
+    for value in range(PVVX_FLAG_BITS + 1)
+)
+"""The read-only :attr:`BleSample.extra` of each value of the flags' five bits."""
+
 
 def decode_custom_firmware(address: str, payload: bytes) -> BleSample | None:
     """Decode service data of UUID 0x181A sent by the ATC1441 or pvvx custom firmware.
@@ -117,15 +145,15 @@ def decode_custom_firmware(address: str, payload: bytes) -> BleSample | None:
     layout = LAYOUTS_BY_LENGTH.get(len(payload))
     if layout is None:
         return None
-    mac = payload[5::-1] if layout.mac_reversed else payload[:6]
-    values: dict[str, int | float] = {}
-    for row in layout.fields:
-        (raw,) = row.fmt.unpack_from(payload, row.offset)
-        values[row.name] = raw if row.divisor is None else raw / row.divisor
-    extra: dict[str, ExtraValue] = {}
+    mac = payload[5::-1] if layout.mac_reversed else payload[:MAC_LENGTH]
+    values: dict[str, int | float] = {
+        row.name: raw if row.divisor is None else raw / row.divisor
+        for row, raw in zip(
+            layout.fields, layout.record.unpack_from(payload, MAC_LENGTH), strict=True
+        )
+    }
     flags = values.pop("flags", None)
-    if flags is not None:
-        extra = {name: bool(int(flags) & bit) for bit, name in PVVX_FLAGS}
+    extra = frozen_mapping({}) if flags is None else _PVVX_EXTRA[int(flags) & PVVX_FLAG_BITS]
     return BleSample(
         format=layout.format,
         address=address.upper(),
@@ -135,5 +163,5 @@ def decode_custom_firmware(address: str, payload: bytes) -> BleSample | None:
         battery_pct=int(values["battery_pct"]),
         battery_mv=int(values["battery_mv"]),
         packet_id=int(values["packet_id"]),
-        extra=frozen_mapping(extra),
+        extra=extra,
     )

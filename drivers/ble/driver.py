@@ -52,7 +52,7 @@ from edge_agent.resources import Resources
 from .bthome import ENCRYPTED_FLAG, decode_bthome
 from .custom_firmware import decode_custom_firmware
 from .options import BleTagOptions
-from .readings import to_readings
+from .readings import SensorReadings
 from .ruuvi import decode_ruuvi
 from .sample import BleFormat, BleSample
 from .scanner import Radio, Scanner, TagProfile
@@ -141,6 +141,8 @@ class BleTagDriver(Driver):
         self._profile = TagProfile(opts.address, opts.format, opts.bind_key_bytes())
         self.tracker = TagTracker(stale_after=opts.stale_after, publish_every=interval)
         self.scanner: Scanner | None = None
+        self._readings = SensorReadings(sensor)
+        self._rssi_stream = self.stream("rssi")
         self._sources = SOURCES[opts.format]
         self._expected = EXPECTED_FORMAT.get(opts.format)
         self._last_payload: bytes | None = None
@@ -389,10 +391,10 @@ class BleTagDriver(Driver):
         if not self.clock.synchronized:
             quality |= Quality.CLOCK_UNSYNCED
         publish = self._publish
-        readings = to_readings(sample, self.sensor, at, quality=quality)
+        readings = self._readings(sample, at, quality=quality)
         for reading in readings:
             publish(reading)
-        publish(Reading(self.stream("rssi"), at, rssi, units.DECIBEL_MILLIWATT, quality))
+        publish(Reading(self._rssi_stream, at, rssi, units.DECIBEL_MILLIWATT, quality))
         self.emitted += len(readings) + 1
 
 

@@ -64,6 +64,41 @@ CARRIED: Final = MappingProxyType(
 """The streams a fixed-layout format always yields; formats not listed yield what they sent."""
 
 
+class SensorReadings:
+    """:func:`to_readings` for one sensor, with its stream names made and checked once.
+
+    A driver builds one per sensor: every advertisement then costs no name checks.
+
+    Raises:
+        ConfigError: ``sensor`` is not a valid sensor name.
+    """
+
+    __slots__ = ("_rows", "sensor")
+
+    def __init__(self, sensor: str) -> None:
+        self.sensor = sensor
+        self._rows = tuple((q, make_stream(sensor, q.name)) for q in QUANTITIES)
+
+    def __call__(
+        self, sample: BleSample, time: float, *, quality: Quality = Quality.GOOD
+    ) -> list[Reading]:
+        """The readings of ``sample`` received at ``time``; see :func:`to_readings`."""
+        carried = CARRIED.get(sample.format)
+        readings: list[Reading] = []
+        for quantity, stream in self._rows:
+            raw = getattr(sample, quantity.field)
+            if raw is None and (carried is None or quantity.name not in carried):
+                continue
+            value = raw if raw is None or quantity.divisor == 1 else raw / quantity.divisor
+            flags = quality
+            if value is not None and quantity.valid is not None:
+                low, high = quantity.valid
+                if not low <= value <= high:
+                    flags |= Quality.OUT_OF_RANGE
+            readings.append(Reading(stream, time, value, quantity.unit, flags))
+        return readings
+
+
 def to_readings(
     sample: BleSample, sensor: str, time: float, *, quality: Quality = Quality.GOOD
 ) -> list[Reading]:
@@ -79,19 +114,4 @@ def to_readings(
     Raises:
         ConfigError: ``sensor`` is not a valid sensor name.
     """
-    carried = CARRIED.get(sample.format)
-    readings: list[Reading] = []
-    for quantity in QUANTITIES:
-        raw = getattr(sample, quantity.field)
-        if raw is None and (carried is None or quantity.name not in carried):
-            continue
-        value = raw if raw is None or quantity.divisor == 1 else raw / quantity.divisor
-        flags = quality
-        if value is not None and quantity.valid is not None:
-            low, high = quantity.valid
-            if not low <= value <= high:
-                flags |= Quality.OUT_OF_RANGE
-        readings.append(
-            Reading(make_stream(sensor, quantity.name), time, value, quantity.unit, flags)
-        )
-    return readings
+    return SensorReadings(sensor)(sample, time, quality=quality)
