@@ -10,8 +10,9 @@ Tables of the collector's database:
 
 - ``readings``: ``seq`` (arrival order), ``device``, ``id``, ``city``, ``lab``, ``stream``,
   ``t`` (µs since the epoch), ``value``, ``unit``, ``quality`` (flag names, comma-separated),
-  ``received`` (epoch s); unique on ``(device, id)``.
-- ``events``: the same for events, with ``kind``, ``severity``, ``message`` and ``data``.
+  ``received`` (epoch s), ``message`` (number of the MQTT message that brought it, counting
+  every message this database received); unique on ``(device, id)``.
+- ``events``: the same for events, with ``kind``, ``severity``, ``text`` and ``data``.
 - ``devices``: the last ``status`` (``online``/``offline``) and ``health`` of each device.
 - ``meta``: counters ``messages``, ``readings``, ``duplicates``, ``events``, ``rejected``.
 """
@@ -50,6 +51,7 @@ _SCHEMA: Final = (
         unit TEXT NOT NULL,
         quality TEXT NOT NULL DEFAULT '',
         received REAL NOT NULL,
+        message INTEGER NOT NULL,
         UNIQUE (device, id)
     )""",
     """CREATE TABLE IF NOT EXISTS events (
@@ -61,9 +63,10 @@ _SCHEMA: Final = (
         kind TEXT NOT NULL,
         severity TEXT NOT NULL,
         t INTEGER NOT NULL,
-        message TEXT NOT NULL,
+        text TEXT NOT NULL,
         data TEXT,
         received REAL NOT NULL,
+        message INTEGER NOT NULL,
         UNIQUE (device, id)
     )""",
     """CREATE TABLE IF NOT EXISTS devices (
@@ -269,6 +272,7 @@ class Collector:
     def _readings(
         self, parts: TopicParts, records: list[Any], now: float, counts: dict[str, int]
     ) -> None:
+        message = self.counts["messages"] + 1
         own = f"{parts.device}/"
         rows = [
             (
@@ -282,12 +286,13 @@ class Collector:
                 r.unit,
                 ",".join(r.quality),
                 now,
+                message,
             )
             for r in records
         ]
         cur = self._conn.executemany(
             "INSERT OR IGNORE INTO readings (device, id, city, lab, stream, t, value, unit, "
-            "quality, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "quality, received, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         counts["readings"] += cur.rowcount
@@ -296,6 +301,7 @@ class Collector:
     def _events(
         self, parts: TopicParts, records: list[Any], now: float, counts: dict[str, int]
     ) -> None:
+        message = self.counts["messages"] + 1
         own = f"{parts.device}/"
         rows = [
             (
@@ -309,12 +315,13 @@ class Collector:
                 "" if r.value is None else str(r.value),
                 None if r.extra.get("data") is None else json.dumps(r.extra["data"]),
                 now,
+                message,
             )
             for r in records
         ]
         cur = self._conn.executemany(
-            "INSERT OR IGNORE INTO events (device, id, city, lab, kind, severity, t, message, "
-            "data, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO events (device, id, city, lab, kind, severity, t, text, "
+            "data, received, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         counts["events"] += cur.rowcount

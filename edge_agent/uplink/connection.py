@@ -476,9 +476,10 @@ class MqttSession:
         """Send one QoS 1 message; returns its message id, or raises :class:`UplinkError`."""
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            reason = self.lost_reason or mqtt.error_string(info.rc)
             raise UplinkError(
-                f"connection to the broker at {self.settings.address} lost while sending "
-                f"({mqtt.error_string(info.rc)})"
+                f"connection to the broker at {self.settings.address} lost ({reason}); "
+                "resending from the last acknowledged reading"
             )
         return info.mid
 

@@ -136,11 +136,14 @@ class Uplink:
         self.acked_readings = 0
         """Readings acknowledged since start."""
         self.packs_sent = 0
+        self.bytes_sent = 0
+        """Topic and payload bytes of every message sent (what ``max_bandwidth`` caps)."""
         self._persisted_row = 0
         self._persisted_event = 0
         self._persisted_acked = 0
         self._last_ack_at: float | None = None
         self._logged_error: tuple[str, float] | None = None
+        self._control: dict[int, str] = {}
 
     # -- control from other threads -------------------------------------------------------------
 
@@ -264,10 +267,51 @@ class Uplink:
             "resumed" if session.session_present else "new",
             outbox.backlog(),
         )
-        session.publish(self.topics.status, b"online", retain=True)
+        self._control.clear()
+        self._send(session, self.topics.status, b"online", control=True)
 
     def _drain(self, session: MqttSession, outbox: Outbox) -> None:
         """Send packs and handle acknowledgements until the connection ends or we stop."""
+        inflight: dict[int, Pack] = {}
+        order: deque[Pack] = deque()
+        try:
+            self._drain_loop(session, outbox, inflight, order)
+        except UplinkError:
+            # PUBACKs that came before the end still count, and a refusal among them explains
+            # the end better than "connection lost" (mosquitto hangs up after refusing).
+            self._take_acks(session, outbox, inflight, order)
+            raise
+
+    def _take_acks(
+        self, session: MqttSession, outbox: Outbox, inflight: dict[int, Pack], order: deque[Pack]
+    ) -> None:
+        """Mark acknowledged packs and move the acknowledged prefix; raise on a refusal."""
+        acks = session.acks
+        while acks:
+            ack = acks.popleft()
+            pack = inflight.pop(ack.mid, None)
+            if not ack.accepted:
+                # Whatever the broker refuses (mostly: an ACL that does not fit this device),
+                # it will refuse the readings too.
+                topic = self._control.get(ack.mid) or (
+                    self.topics.events
+                    if pack is not None and pack.kind == "events"
+                    else self.topics.readings
+                )
+                raise UplinkError(explain_publish_refusal(ack.reason, topic, self.broker))
+            if pack is not None:
+                pack.acked = True
+        while order and order[0].acked:
+            pack = order.popleft()
+            outbox.acknowledge(pack)
+            if pack.kind == "readings":
+                self.acked_readings += pack.count
+            self._last_ack_at = time.time()
+        self.acked_row = outbox.acked_row
+
+    def _drain_loop(
+        self, session: MqttSession, outbox: Outbox, inflight: dict[int, Pack], order: deque[Pack]
+    ) -> None:
         config = self.config
         window = max(1, min(config.max_inflight, session.receive_maximum - 2))
         max_bytes = MAX_PACK_BYTES
@@ -276,9 +320,6 @@ class Uplink:
         bucket = self._bucket
         if bucket is not None:
             max_bytes = min(max_bytes, max(1024, int(bucket.rate)))
-        inflight: dict[int, Pack] = {}
-        order: deque[Pack] = deque()
-        acks = session.acks
         next_health = time.monotonic()
         next_flush = 0.0
         last_look = 0.0
@@ -286,26 +327,7 @@ class Uplink:
         big_backlog = False
         while not self._stop.is_set():
             self._wake.clear()
-            while acks:
-                ack = acks.popleft()
-                pack = inflight.pop(ack.mid, None)
-                if pack is None:  # status or health
-                    if not ack.accepted:
-                        self._warn_once(
-                            explain_publish_refusal(ack.reason, self.topics.status, self.broker)
-                        )
-                    continue
-                if not ack.accepted:
-                    topic = self.topics.readings if pack.kind == "readings" else self.topics.events
-                    raise UplinkError(explain_publish_refusal(ack.reason, topic, self.broker))
-                pack.acked = True
-            while order and order[0].acked:
-                pack = order.popleft()
-                outbox.acknowledge(pack)
-                if pack.kind == "readings":
-                    self.acked_readings += pack.count
-                self._last_ack_at = time.time()
-            self.acked_row = outbox.acked_row
+            self._take_acks(session, outbox, inflight, order)
             if not session.connected:
                 raise UplinkError(
                     f"connection to the broker at {self.broker.address} lost "
@@ -328,16 +350,13 @@ class Uplink:
                     last_look = now
                     break
                 topic = self.topics.readings if pack.kind == "readings" else self.topics.events
-                inflight[session.publish(topic, pack.payload)] = pack
+                inflight[self._send(session, topic, pack.payload)] = pack
                 order.append(pack)
                 self.packs_sent += 1
-                if bucket is not None:
-                    bucket.spend(len(pack.payload) + len(topic))
 
             now = time.monotonic()
             drained = empty and not inflight
-            behind = outbox.acked_row - self._persisted_row
-            if behind >= 10_000:
+            if outbox.acked_row - self._persisted_row >= 10_000:
                 big_backlog = True
             if self._progress_pending(outbox) and (drained or now >= next_flush):
                 self._flush_progress(outbox)
@@ -381,7 +400,22 @@ class Uplink:
 
     def _publish_health(self, session: MqttSession, outbox: Outbox) -> None:
         payload = json.dumps(self.health(outbox), separators=(",", ":")).encode()
-        session.publish(self.topics.health, payload, retain=True)
+        self._send(session, self.topics.health, payload, control=True)
+
+    def _send(
+        self, session: MqttSession, topic: str, payload: bytes, *, control: bool = False
+    ) -> int:
+        """Publish at QoS 1, counting the bytes against the bandwidth cap; the message id.
+
+        ``control`` messages (status, health) are retained and remembered by message id."""
+        mid = session.publish(topic, payload, retain=control)
+        if control:
+            self._control[mid] = topic
+        size = len(topic) + len(payload)
+        self.bytes_sent += size
+        if self._bucket is not None:
+            self._bucket.spend(size)
+        return mid
 
     def _progress_pending(self, outbox: Outbox) -> bool:
         return (
@@ -458,9 +492,3 @@ class Uplink:
         else:
             self._log.debug("%s; retrying in %.1f s", message, delay)
         self._stop.wait(delay)
-
-    def _warn_once(self, message: str) -> None:
-        if self.last_error != message:
-            self.last_error = message
-            self._log.warning("%s", message)
-            self._persist(last_error=message, last_error_at=time.time())

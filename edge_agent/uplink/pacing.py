@@ -53,7 +53,8 @@ class TokenBucket:
     def wait_time(self) -> float:
         """Seconds until sending is allowed again (0 when it is now)."""
         self._refill()
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        # Within a byte counts as paid: float rounding must not leave a wait of 1e-17 s.
+        return 0.0 if self._tokens > -1.0 else -self._tokens / self.rate
 
     def spend(self, amount: int) -> None:
         """Count ``amount`` bytes as sent."""

@@ -25,6 +25,7 @@ import subprocess
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from edge_agent.store import Store
+from edge_agent.config import AgentConfig
+from edge_agent.store import BatchWriter, Store
+from edge_agent.uplink import SyncStatus, Uplink, read_status
 from edge_agent.uplink.collector import Collector
 from edge_agent.uplink.connection import BrokerSettings
 
@@ -476,3 +479,81 @@ interval = "{interval}"
 """
     path.write_text(text + "\n" + uplink)
     return path
+
+
+# -- the uplink in a thread ---------------------------------------------------------------------
+
+
+class RunningUplink:
+    """The agent's :class:`Uplink` and store writer, in threads of the test process.
+
+    ``with RunningUplink(config) as run:`` starts both; leaving stops the uplink (it says
+    ``offline`` and writes its last position through the writer) and then the writer.
+    """
+
+    def __init__(self, config: AgentConfig) -> None:
+        assert config.uplink is not None
+        self.config = config
+        data_dir = config.store.data_dir
+        self.writer = BatchWriter(
+            lambda: Store(data_dir),
+            flush_interval=0.05,
+            on_commit=lambda _row, _count: self.uplink.notify_commit(),
+            logger=logging.getLogger("edge_agent.test.store"),
+        )
+        self.uplink = Uplink(
+            config.uplink,
+            config.device,
+            data_dir,
+            writer=self.writer,
+            logger=logging.getLogger("edge_agent.test.uplink"),
+        )
+        self._thread = threading.Thread(target=self.uplink.run_blocking, name="uplink", daemon=True)
+
+    def __enter__(self) -> RunningUplink:
+        self.writer.start()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.uplink.stop()
+        self._thread.join(20)
+        assert not self._thread.is_alive(), "the uplink thread did not stop"
+        self.writer.stop()
+
+    def status(self) -> SyncStatus:
+        """What ``edge-agent sync status`` would show now (after the writer caught up)."""
+        self.writer.flush(10)
+        with Store(self.config.store.data_dir, readonly=True) as store:
+            return read_status(store)
+
+
+# -- fixtures (import them into a test module; the names below are what tests ask for) -----------
+
+
+@pytest.fixture(name="pki", scope="session")
+def pki_fixture(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """Throwaway certificates, made once per test session."""
+    require_mosquitto()
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(name="broker")
+def broker_fixture(tmp_path: Path, pki: Pki) -> Iterator[Broker]:
+    """A running mosquitto, stopped after the test."""
+    broker = Broker(tmp_path / "broker", pki)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(name="collector")
+def collector_fixture(broker: Broker, tmp_path: Path) -> Iterator[CollectorThread]:
+    """The collector subscribed to the broker, storing into ``tmp_path / "region.db"``."""
+    collector = CollectorThread(broker, tmp_path / "region.db").start()
+    try:
+        yield collector
+    finally:
+        collector.stop()
