@@ -22,8 +22,8 @@ firmware that hangs but keeps advertising its last frame goes stale.
 
 **Publishing.** ``publish_every`` (the sensor's ``interval``) caps how often measurements are
 published: the first measurement at or after each due time is published, the due times advance
-by ``publish_every``, and half a measurement interval of slack keeps a tag that measures exactly
-as often as the cap from being halved by jitter.
+by ``publish_every``, and half a measurement interval of slack (the last gap until the interval
+is learnt) keeps a tag that measures exactly as often as the cap from being halved by jitter.
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ class TagTracker:
         if self._next_due is None or at >= self._next_due + every:
             self._next_due = at + every
             return True
-        slack = min((self.interval or 0.0) / 2, every / 2)
+        basis = self.interval or (self._gaps[-1] if self._gaps else 0.0)
+        slack = min(basis / 2, every / 2)
         if at >= self._next_due - slack:
             self._next_due += every
             return True

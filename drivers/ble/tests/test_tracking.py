@@ -138,6 +138,12 @@ def test_a_tag_as_fast_as_the_cap_is_not_halved_by_jitter() -> None:
     assert len(out) == len(times)
 
 
+def test_a_tag_as_fast_as_the_cap_is_not_held_back_before_its_interval_is_learnt() -> None:
+    tracker = TagTracker(publish_every=10.0)
+    assert published(tracker, [0.0, 9.9, 19.9]) == [0.0, 9.9, 19.9]
+    assert tracker.interval is None
+
+
 def test_cap_starts_afresh_after_an_outage() -> None:
     tracker = TagTracker(publish_every=30.0)
     assert published(tracker, [0.0, 10.0]) == [0.0]
