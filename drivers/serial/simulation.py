@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from drivers.simulated.model import SimulatedOptions, diurnal
+from drivers.simulated.model import SimulatedOptions, day_fraction, diurnal
 from edge_agent.driver import DriverOptions
 from edge_agent.durations import Duration
 
@@ -100,16 +100,6 @@ class SimulatedBoard(SimulatedSerialDevice):
 
     mean_c: float = 4.0
     format: Literal["pairs", "json"] = "pairs"
-
-
-def day_fraction(now: float, *, day_length: float, utc_offset_h: float) -> float:
-    """Time of the simulated day in [0, 1) at epoch second ``now`` (0 is local midnight).
-
-    The same scale as :meth:`drivers.simulated.model.SimulatedDriver.day_fraction`, for code
-    that is not a simulated driver.
-    """
-    scaled = now * _DAY_S / day_length
-    return ((scaled + utc_offset_h * 3600) % _DAY_S) / _DAY_S
 
 
 class DiurnalRoad:
@@ -206,7 +196,6 @@ __all__ = [
     "SimulatedSerialDevice",
     "SimulatedVehicle",
     "board_device",
-    "day_fraction",
     "road_sensor_device",
     "vehicle_device",
 ]

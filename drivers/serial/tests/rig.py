@@ -20,6 +20,7 @@ from drivers.serial.serial_driver import SerialDriver
 from drivers.serial.simulators import SerialDevice
 from drivers.serial.umb import UmbEvent, UmbStreamParser, encode
 from edge_agent.clock import ManualClock
+from edge_agent.driver import Driver
 from edge_agent.readings import Reading
 from edge_agent.resources import Resources
 
@@ -65,7 +66,7 @@ async def wait_until(condition: Callable[[], bool], what: str, timeout: float = 
 
 
 @contextlib.asynccontextmanager
-async def running(driver: SerialDriver) -> AsyncIterator[asyncio.Task[None]]:
+async def running(driver: Driver) -> AsyncIterator[asyncio.Task[None]]:
     """Run ``driver.run_forever()`` (start, run, stop) as a task; cancel it on the way out."""
     task = asyncio.get_running_loop().create_task(driver.run_forever())
     try:

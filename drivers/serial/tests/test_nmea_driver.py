@@ -24,7 +24,7 @@ from drivers.serial.tests.rig import (
     wait_until,
 )
 from edge_agent.errors import DriverError
-from edge_agent.readings import Quality
+from edge_agent.readings import Quality, Reading
 
 
 def sent_fixes(recording: Recording) -> list[GgaFix]:
@@ -35,7 +35,7 @@ def sent_fixes(recording: Recording) -> list[GgaFix]:
 def test_stream_split_in_7_byte_writes_gives_every_epochs_position_speed_and_course() -> None:
     recording = Recording(NmeaTalker(start=START, seed=1))
 
-    async def main() -> tuple[NmeaDriver, list]:
+    async def main() -> tuple[NmeaDriver, list[Reading]]:
         with PtyDevice(recording, tick_s=0.01, chunk_bytes=7) as pty:
             driver, readings = make_driver(NmeaDriver, {"backend": "pyserial", "port": pty.port})
             async with running(driver):
@@ -45,7 +45,7 @@ def test_stream_split_in_7_byte_writes_gives_every_epochs_position_speed_and_cou
     driver, readings = asyncio.run(main())
 
     latitudes = [r.value for r in streams(readings, "latitude")]
-    sent = [fix.latitude_deg for fix in sent_fixes(recording)]
+    sent: list[object] = [fix.latitude_deg for fix in sent_fixes(recording)]
     first = sent.index(latitudes[0])
     assert latitudes[:20] == sent[first : first + 20]  # every epoch, once, in order
     assert {r.unit for r in streams(readings, "latitude")} == {"lat"}
@@ -61,7 +61,7 @@ def test_noise_and_bad_checksums_are_counted_and_never_published() -> None:
     recording = Recording(NmeaTalker(start=START, seed=2))
     noisy = NoisyLine(recording, seed=7, garbage_rate=0.3, corrupt_rate=0.3)
 
-    async def main() -> tuple[NmeaDriver, list]:
+    async def main() -> tuple[NmeaDriver, list[Reading]]:
         with PtyDevice(noisy, tick_s=0.01, chunk_bytes=5, chunk_pause_s=0.0005) as pty:
             driver, readings = make_driver(NmeaDriver, {"backend": "pyserial", "port": pty.port})
             async with running(driver):
@@ -89,7 +89,7 @@ def test_receiver_without_fix_is_flagged_not_published_as_good_position(
     # position, then a fix, in GGA, RMC, VTG and proprietary sentences.
     data = load_input(CASES_DIR / "gpsd-mtk3301-powerup")
 
-    async def main() -> tuple[NmeaDriver, list]:
+    async def main() -> tuple[NmeaDriver, list[Reading]]:
         with PtyDevice(Replay(data), tick_s=0.01, chunk_bytes=5) as pty:
             driver, readings = make_driver(NmeaDriver, {"backend": "pyserial", "port": pty.port})
             async with running(driver):
