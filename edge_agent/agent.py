@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
+from .api.service import ApiService
 from .clock import Clock, SystemClock
 from .config import AgentConfig
+from .discovery import Discovery
 from .driver import Driver, load_driver
 from .experiments.runner import ExperimentRunner
 from .hub import Hub, Subscription
@@ -116,6 +118,10 @@ class Agent:
                 writer=self.writer,
                 logger=logger.getChild("uplink"),
             )
+        )
+        self.api = ApiService(self)
+        self.discovery = Discovery(
+            config.discovery, config.device, logger=logger.getChild("discovery")
         )
 
     def _committed(self, last_row: int, count: int) -> None:
@@ -250,6 +256,7 @@ class Agent:
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.request_stop)
+        self.api.begin()  # log buffer; a pending config apply is tried here or rolled back
         await asyncio.to_thread(self.writer.start)
         self._store_sub = self.hub.subscribe("*", name="store", maxlen=500_000)
         feeder = loop.create_task(self._feed_store(self._store_sub), name="store-feed")
@@ -261,6 +268,8 @@ class Agent:
             if self.uplink is not None:
                 self.supervisor.start("uplink", self.uplink.run)
             self._start_experiments()
+            await self.api.start()
+            await self.discovery.start(self.api.announcement)
             self.log.info(
                 "edge-agent %s running as %r with %d sensors; data in %s",
                 __version__,
@@ -272,6 +281,8 @@ class Agent:
             await self._stop.wait()
         finally:
             self.notifier.stopping()
+            await self.discovery.stop()
+            await self.api.stop()
             await self.supervisor.stop()
             self._count_input_errors()
             housekeeping.cancel()
@@ -286,3 +297,4 @@ class Agent:
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(signum)
             self.log.info("stopped; %s", self.stats().line())
+        self.api.finish()  # restarts the process when a config apply or rollback asked for it

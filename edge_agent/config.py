@@ -199,6 +199,60 @@ class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class ApiConfig(_Section):
+    """The control API: HTTP+JSON on a Unix socket (``edge_agent/api/README.md``)."""
+
+    enabled: bool = True
+    socket: Path | None = None
+    """Socket path; default ``/run/edge-agent/api.sock`` (see :mod:`edge_agent.api.paths`)."""
+    group: str = "edge-agent"
+    """Members of this group may use the API (socket mode 0660, chgrp when the group exists)."""
+    max_clients: int = Field(default=32, ge=1, le=1024)
+    live_queue: int = Field(default=1000, ge=10, le=1_000_000)
+    """Readings queued per live client; a slower client skips the oldest and is told so."""
+    log_buffer: int = Field(default=2000, ge=10, le=1_000_000)
+    """Log records kept in memory for ``GET /v1/logs``."""
+    apply_timeout: Duration = 60.0
+    """How long a newly applied config may take to become healthy before it is rolled back."""
+    apply_settle: Duration = 10.0
+    """How long every sensor and experiment must run without a failure to confirm a config."""
+    restart: Literal["auto", "systemd", "exec"] = "auto"
+    """How the agent restarts after a config apply: ``systemd`` exits with code 75 for the
+    unit to restart it, ``exec`` replaces the process; ``auto`` picks systemd under systemd."""
+
+    @field_validator("apply_settle")
+    @classmethod
+    def _settle_within_timeout(cls, value: float, info: Any) -> float:
+        timeout = info.data.get("apply_timeout")
+        if timeout is not None and value >= timeout:
+            raise ConfigError(
+                f"apply_settle ({value:g} s) must be shorter than apply_timeout ({timeout:g} s)"
+            )
+        return value
+
+
+class DiscoveryConfig(_Section):
+    """mDNS/DNS-SD: announce ``_edge-agent._tcp``, browse for peers and ``_mqtt._tcp`` brokers."""
+
+    enabled: bool | Literal["auto"] = "auto"
+    """``auto``: on when running on a Raspberry Pi, off elsewhere (laptops, CI, the demo)."""
+    interfaces: list[str] = Field(default_factory=list)
+    """Interface names (``eth0``, ``wlan0``) or IPv4 addresses to use; empty: all."""
+    announce: bool = True
+    browse: bool = True
+    port: int = Field(default=22, ge=1, le=65535)
+    """Port in the announcement: SSH, through which the API is reached."""
+    update_interval: Duration = 60.0
+    """Shortest time between two changes of the announced TXT record (health, backlog)."""
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _enabled_choice(cls, value: object) -> object:
+        if isinstance(value, bool) or value == "auto":
+            return value
+        raise ConfigError(f"enabled = {value!r} is not understood; give true, false or \"auto\"")
+
+
 class AgentConfig(_Section):
     """The whole config file."""
 
@@ -208,6 +262,8 @@ class AgentConfig(_Section):
     experiments: list[ExperimentConfig] = Field(default_factory=list, alias="experiment")
     uplink: UplinkConfig | None = None
     log: LogConfig = Field(default_factory=LogConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
     experiments_dir: Path | None = None
     """Where a lab's own experiments live (``<data_dir>/experiments`` unless set)."""
     backends: dict[str, str] = Field(default_factory=dict)

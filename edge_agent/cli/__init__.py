@@ -14,9 +14,11 @@ from .. import __version__
 from ..errors import ConfigError, EdgeKitError
 from . import (
     agent_cmds,
+    api_cmds,
     config_cmds,
     decode_cmds,
     experiment_cmds,
+    peers_cmds,
     readings_cmds,
     region_cmds,
     sync_cmds,
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     experiment_cmds.register(commands)
     sync_cmds.register(commands)
     region_cmds.register(commands)
+    api_cmds.register(commands)
+    peers_cmds.register(commands)
     return parser
 
 
