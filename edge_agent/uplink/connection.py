@@ -252,11 +252,18 @@ def explain_refusal(reason: ReasonCode, settings: BrokerSettings) -> str:
             f"{settings.password_file}"
         )
     if code == _NOT_AUTHORIZED or name == "Not authorized":
-        who = f"user {settings.username!r}" if settings.username else "this client"
+        # mosquitto 2 answers a wrong password with "not authorized" too, so say both.
+        if settings.username is not None:
+            return (
+                f"the broker at {where} refused the login of user {settings.username!r} (not "
+                f"authorized): the password in {settings.password_file} is wrong or the broker "
+                f"does not know this user; check {settings.name('username')} and the password "
+                "file, or ask the broker's operator"
+            )
         return (
-            f"the broker at {where} does not let {who} connect (not authorized, client id "
-            f"{settings.client_id!r}); check the credentials, or ask the broker's operator to "
-            "allow them"
+            f"the broker at {where} does not let client {settings.client_id!r} in (not "
+            "authorized); it may want a user name and password, or a client certificate it "
+            f"knows ({settings.name('client_cert')})"
         )
     if name == "Client identifier not valid":
         return (

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from edge_agent.config import AgentConfig
+from edge_agent.readings import Reading
 from edge_agent.store import BatchWriter, Store
 from edge_agent.uplink import SyncStatus, Uplink, read_status
 from edge_agent.uplink.collector import Collector
@@ -193,9 +194,12 @@ def make_pki(directory: Path) -> Pki:
     )
 
 
-def password_file(directory: Path, user: str, password: str | None = None) -> Path:
-    """A password file for ``user`` with mode 0600 (``password`` defaults to the right one)."""
-    path = directory / f"{user}.password"
+def password_file(
+    directory: Path, user: str, password: str | None = None, *, name: str | None = None
+) -> Path:
+    """A password file for ``user`` with mode 0600 (``password`` defaults to the right one),
+    named ``<name or user>.password``."""
+    path = directory / f"{name or user}.password"
     path.write_text((USERS[user] if password is None else password) + "\n")
     path.chmod(0o600)
     return path
@@ -389,6 +393,16 @@ def wait_until(condition, timeout: float, message) -> None:  # type: ignore[no-u
     pytest.fail(message() if callable(message) else str(message))
 
 
+def wait_for_everything(data_dir: Path, db: Path, timeout: float = 30) -> None:
+    """Wait until the collector holds as many readings of the device as the store committed."""
+    expected = len(committed_ids(data_dir))
+    wait_until(
+        lambda: len(collected_ids(db)) >= expected,
+        timeout,
+        lambda: f"the collector has {len(collected_ids(db))} of {expected} readings",
+    )
+
+
 def assert_exactly_once_in_order(data_dir: Path, db: Path) -> int:
     """Every committed reading is in the collector once, and each stream arrived in commit
     order; returns how many readings that is."""
@@ -408,6 +422,42 @@ def assert_exactly_once_in_order(data_dir: Path, db: Path) -> int:
     for stream, rows in rows_by_stream.items():
         assert rows == sorted(rows), f"stream {stream} arrived out of order"
     return len(expected)
+
+
+# -- store helpers ------------------------------------------------------------------------------
+
+BACKLOG_STREAMS = ("archive/temperature", "archive/humidity", "archive/level", "archive/door")
+BACKLOG_T0 = 1_767_250_800.0
+
+
+def backlog_reading(i: int) -> Reading:
+    """The ``i``-th reading of a synthetic backlog (four streams, 10 ms apart)."""
+    stream = BACKLOG_STREAMS[i % len(BACKLOG_STREAMS)]
+    t = BACKLOG_T0 + i * 0.01
+    if stream == "archive/door":
+        return Reading(stream, t, i % 3 == 0, "")
+    unit = {"archive/humidity": "%RH", "archive/level": "mm"}.get(stream, "Cel")
+    return Reading(stream, t, round(i * 0.01, 2), unit)
+
+
+def prefill(data_dir: Path, count: int, start: int = 0) -> int:
+    """Commit ``count`` backlog readings to the store of ``data_dir``; the last row id."""
+    with Store(data_dir) as store:
+        last = 0
+        for first in range(start, start + count, 5000):
+            last = store.write(
+                [backlog_reading(i) for i in range(first, min(first + 5000, start + count))]
+            )
+        return last
+
+
+def uplink_meta(data_dir: Path) -> dict[str, object]:
+    """The uplink's state as ``sync status`` reads it ({} while the store cannot be read)."""
+    try:
+        with Store(data_dir, readonly=True) as store:
+            return read_status(store).as_dict()
+    except Exception:  # the agent may be creating the database right now
+        return {}
 
 
 # -- agent configs ------------------------------------------------------------------------------

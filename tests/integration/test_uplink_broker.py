@@ -14,7 +14,6 @@ import pytest
 
 from edge_agent.cli import main
 from edge_agent.config import AgentConfig, parse_config
-from edge_agent.readings import Reading
 from edge_agent.store import Store
 
 from .mosquitto import (
@@ -25,36 +24,17 @@ from .mosquitto import (
     RunningUplink,
     agent_config,
     assert_exactly_once_in_order,
+    backlog_reading,
     broker_fixture,  # noqa: F401
     collected_ids,
     collector_counter,
     collector_fixture,  # noqa: F401
     password_file,
     pki_fixture,  # noqa: F401
+    prefill,
     uplink_table,
     wait_until,
 )
-
-T0 = 1_767_250_800.0
-STREAMS = ["road-surface/temperature", "air/temperature", "air/humidity", "bay-1/occupied"]
-
-
-def reading(i: int) -> Reading:
-    stream = STREAMS[i % len(STREAMS)]
-    if stream == "bay-1/occupied":
-        return Reading(stream, T0 + i * 0.01, i % 3 == 0, "")
-    unit = "%RH" if stream == "air/humidity" else "Cel"
-    return Reading(stream, T0 + i * 0.01, round(i * 0.01, 2), unit)
-
-
-def prefill(data_dir: Path, count: int, start: int = 0) -> int:
-    """Commit ``count`` readings to the store of ``data_dir``; returns the last row id."""
-    with Store(data_dir) as store:
-        last = 0
-        for first in range(start, start + count, 5000):
-            batch = [reading(i) for i in range(first, min(first + 5000, start + count))]
-            last = store.write(batch)
-        return last
 
 
 def config(tmp_path: Path, port: int, pki: Pki, **uplink: object) -> AgentConfig:
@@ -87,7 +67,7 @@ def test_committed_readings_and_events_arrive_once_in_order(
         wait_synced(run, 6000)
         # Live readings go through the writer, as in the agent.
         for first in range(6000, 9000, 500):
-            run.writer.add(reading(i) for i in range(first, first + 500))
+            run.writer.add(backlog_reading(i) for i in range(first, first + 500))
         last = run.writer.flush(10)
         wait_synced(run, last)
         wait_until(
@@ -119,7 +99,8 @@ def test_committed_readings_and_events_arrive_once_in_order(
     assert (kind, severity, text) == ("frost", "alert", "road surface below 0 °C")
     assert message_no < first_readings, "the alert should go before the backlog of readings"
     assert final_status == "offline"  # said on the way out
-    assert (value, unit, t) == (0.01, "Cel", round((T0 + 0.01) * 1e6))
+    expected = backlog_reading(1)
+    assert (value, unit, t) == (expected.value, expected.unit, round(expected.time * 1e6))
 
     assert status.state == "connected" and status.backlog == 0 and status.events_pending == 0
     assert status.last_ack_id is not None and status.last_ack_id.endswith(f"-{last}")
