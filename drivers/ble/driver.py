@@ -296,7 +296,7 @@ class BleTagDriver(Driver):
             if payload is not None:
                 break
         if payload is None:
-            self.count_error("no_tag_data", f"{device.address}: {adv!r}")
+            self.count_error("no_tag_data", adv)  # formatted only when debug logging is on
             return
         if payload == self._last_payload:
             self.tracker.count_repeat()
