@@ -10,8 +10,9 @@ until it returns :data:`NEED_DATA`) and a strict one-shot function that raises
 
 :mod:`.irs31` holds the channel table of the Lufft IRS31(Pro)-UMB road sensor,
 :mod:`.to_readings` turns parsed events into :class:`~edge_agent.readings.Reading` objects, and
-:mod:`.simulators` / :mod:`.pty_device` provide devices for tests and demos. The driver that
-opens the port (and reopens it after an unplug) builds on these and follows separately.
+:mod:`.simulators` / :mod:`.pty_device` provide devices for tests and demos. The drivers
+``serial.nmea``, ``serial.umb`` and ``serial.lines`` (:mod:`.driver`) open the port through
+pyserial, read it in a thread, feed these parsers, and reopen the port after an unplug.
 """
 
 from __future__ import annotations

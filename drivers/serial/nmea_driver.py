@@ -148,6 +148,7 @@ class NmeaDriver(SerialDriver):
         from .connection import SerialConnection  # noqa: PLC0415 - pyserial, when started
 
         self.parser = NmeaStreamParser(require_checksum=self.options.require_checksum)
+        self.has_fix = None  # say it again when the receiver has its fix after a reopen
         self.connection = SerialConnection(path, self.options.port_settings(), logger=self.log)
         await self.connection.open()
 
