@@ -26,6 +26,7 @@ from .mosquitto import (
     assert_exactly_once_in_order,
     backlog_reading,
     broker_fixture,  # noqa: F401
+    collected_count,
     collected_ids,
     collector_counter,
     collector_fixture,  # noqa: F401
@@ -71,7 +72,7 @@ def test_committed_readings_and_events_arrive_once_in_order(
         last = run.writer.flush(10)
         wait_synced(run, last)
         wait_until(
-            lambda: len(collected_ids(collector.db)) == 9000, 20, "collector is missing readings"
+            lambda: collected_count(collector.db) == 9000, 20, "collector is missing readings"
         )
         status = run.status()
         db = sqlite3.connect(collector.db)
@@ -131,7 +132,7 @@ def test_mqtt_311_and_client_certificate_logins_deliver(
     last = prefill(cfg.store.data_dir, 1500)
     with RunningUplink(cfg) as run:
         wait_synced(run, last)
-        wait_until(lambda: len(collected_ids(collector.db)) == 1500, 20, "readings missing")
+        wait_until(lambda: collected_count(collector.db) == 1500, 20, "readings missing")
         assert run.status().protocol == ("3.1.1" if login == "mqtt-3.1.1" else "5")
     assert_exactly_once_in_order(cfg.store.data_dir, collector.db)
 
@@ -188,7 +189,7 @@ def test_a_restarted_uplink_resumes_from_the_acknowledged_reading(
     prefill(data, 2000, start=3000)
     with RunningUplink(cfg) as run:
         wait_synced(run, 5000)
-        wait_until(lambda: len(collected_ids(collector.db)) == 5000, 20, "readings missing")
+        wait_until(lambda: collected_count(collector.db) == 5000, 20, "readings missing")
     assert_exactly_once_in_order(data, collector.db)
     # Stopping may lose the PUBACKs of what was in flight, never more than that.
     assert collector_counter(collector.db, "duplicates") <= 4 * 200
