@@ -40,6 +40,9 @@ from .resources import Resources
 
 ENTRY_POINT_GROUP = "edge_agent.drivers"
 
+EXTRAS = {"ble": "ble", "camera": "camera"}
+"""The optional extra of the kit that a family's real backend needs, by family."""
+
 Publish = Callable[[Reading], None]
 
 
@@ -228,7 +231,19 @@ def load_driver(name: str) -> type[Driver]:
     known = available_drivers()
     if name not in known:
         raise ConfigError(unknown_choice("driver", name, known))
-    cls = known[name].load()
+    try:
+        cls = known[name].load()
+    except ModuleNotFoundError as exc:
+        family = name.partition(".")[0]
+        extra = EXTRAS.get(family)
+        fix = (
+            f"install it with: pip install 'digitallabor-edge-kit[{extra}]'"
+            if extra
+            else f"install the package that provides {exc.name!r}"
+        )
+        raise ConfigError(
+            f"driver {name!r} needs the Python module {exc.name!r}, which is not installed; {fix}"
+        ) from exc
     if not (isinstance(cls, type) and issubclass(cls, Driver)):
         raise ConfigError(f"driver {name!r} ({known[name].value}) is not a Driver class")
     return cls
