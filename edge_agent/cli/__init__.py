@@ -18,6 +18,7 @@ from . import (
     config_cmds,
     decode_cmds,
     experiment_cmds,
+    image_cmds,
     peers_cmds,
     readings_cmds,
     region_cmds,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     region_cmds.register(commands)
     api_cmds.register(commands)
     peers_cmds.register(commands)
+    image_cmds.register(commands)
     return parser
 
 
