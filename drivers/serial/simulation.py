@@ -75,8 +75,9 @@ class SimulatedRoadSensor(SimulatedOptions):
     ``seed``, ``day_length`` and ``utc_offset_h`` are those of every simulated sensor
     (:class:`drivers.simulated.model.SimulatedOptions`). The surface is coldest
     (``night_low_c``) before dawn and warmest (``day_high_c``) in the afternoon; showers wet
-    the road and it dries again; a spreader passes when the road nears freezing and the salt
-    is gone, which lowers the freezing temperature until the salt washes off.
+    the road and it dries again; a spreader passes within an hour or two once the road nears
+    freezing and the salt is gone, which lowers the freezing temperature until the salt washes
+    off (until it comes, a wet road freezes).
 
     Attributes:
         tick: how often the simulated measurements move on (real time).
@@ -147,10 +148,11 @@ class DiurnalRoad:
         else:
             self._raining = rnd.random() < 1 - math.exp(-hours / 12)
             self._film_mm *= math.exp(-hours / 3)
-        # Salt washes off over about half a day, faster in the rain; a spreader comes when
-        # the road nears freezing and little salt is left.
+        # Salt washes off over about half a day, faster in the rain. Once the road nears
+        # freezing with little salt left, a spreader comes within an hour or two: until then
+        # a wet road can freeze.
         self._salt *= math.exp(-hours / (4 if self._raining else 12))
-        if surface < 1.0 and self._salt < 0.2:
+        if surface < 1.0 and self._salt < 0.2 and rnd.random() < 1 - math.exp(-hours / 1.5):
             self._salt = 1.0
         responder = self.responder
         responder.surface_temperature_c = round(surface, 2)

@@ -62,7 +62,7 @@ def test_noise_and_bad_checksums_are_counted_and_never_published() -> None:
     noisy = NoisyLine(recording, seed=7, garbage_rate=0.3, corrupt_rate=0.3)
 
     async def main() -> tuple[NmeaDriver, list[Reading]]:
-        with PtyDevice(noisy, tick_s=0.01, chunk_bytes=5, chunk_pause_s=0.0005) as pty:
+        with PtyDevice(noisy, tick_s=0.01, chunk_bytes=13, chunk_pause_s=0.0005) as pty:
             driver, readings = make_driver(NmeaDriver, {"backend": "pyserial", "port": pty.port})
             async with running(driver):
                 await wait_until(
