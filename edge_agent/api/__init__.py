@@ -23,9 +23,28 @@ module             what it holds
 =================  ===========================================================================
 
 ``README.md`` in this folder lists the endpoints with examples.
+
+Importing this package imports none of its modules, so ``edge-agent api bridge`` (run for
+every SSH connection of a console) starts fast; the names below load on first use.
 """
 
-from .client import ApiClient, ApiError, SyncApiClient
-from .service import ApiService
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "ApiClient": "client",
+    "ApiError": "client",
+    "SyncApiClient": "client",
+    "ApiService": "service",
+}
 
 __all__ = ["ApiClient", "ApiError", "ApiService", "SyncApiClient"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -66,3 +66,20 @@ def run_bridge(path: Path, *, stdin: int = 0, stdout: int = 1) -> int:
     finally:
         sock.close()
     return 0
+
+
+def main() -> int:
+    """``python -m edge_agent.api.bridge [--socket PATH]``: the bridge without the whole CLI
+    (what ``edge-agent api bridge`` does, but starting in a fraction of the time)."""
+    import argparse  # noqa: PLC0415 - only when run as a program
+
+    from .paths import find_socket  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(prog="python -m edge_agent.api.bridge")
+    parser.add_argument("--socket", type=Path, metavar="PATH")
+    args = parser.parse_args()
+    return run_bridge(find_socket(args.socket))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

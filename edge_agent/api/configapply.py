@@ -300,12 +300,17 @@ class ApplyTrial:
 
     @classmethod
     def begin(
-        cls, config: Path | None, *, mode: RestartMode, logger: logging.Logger
+        cls,
+        config: Path | None,
+        *,
+        mode: RestartMode,
+        logger: logging.Logger,
+        restart: Callable[[RestartMode], object] = restart_process,
     ) -> ApplyTrial | None:
         """Look for a pending apply of ``config``; start its trial, or roll back at once.
 
-        Returns None when there is nothing on trial. Rolls back and restarts (does not
-        return) when an earlier start with this config never confirmed it.
+        Returns None when there is nothing on trial. Rolls back and calls ``restart`` (which
+        does not return) when an earlier start with this config never confirmed it.
         """
         if config is None:
             return None
@@ -325,7 +330,8 @@ class ApplyTrial:
                 "the agent stopped (crashed, was killed or hung) before the new config was "
                 "confirmed"
             )
-            restart_process(mode)
+            restart(mode)
+            return None
         record["attempts"] += 1
         write_record(config, record)
         atexit.register(trial._at_exit)

@@ -3,8 +3,9 @@
 Each client gets its own hub subscription (bounded: ``[api] live_queue`` readings) and a
 bounded queue for events and log records. A client that reads more slowly than the agent
 produces loses the oldest entries, never slows the agent or the other clients, and is told
-with a ``skipped`` line how many it missed. When nothing happens for ``heartbeat`` seconds a
-``heartbeat`` line with the agent's health is sent, which also notices clients that went away.
+with a ``skipped`` line how many it missed. Every ``heartbeat`` seconds a ``heartbeat`` line
+carries the agent's health; it also shows a client that the link is alive, and the agent that a
+client went away.
 
 Events are stored by the writer thread, not published on the hub, so one :class:`EventFeed`
 polls the store once a second while at least one client listens.
@@ -129,7 +130,7 @@ class LiveSession:
         events: the event feed, or None for no events.
         logs: the log buffer, or None for no log records.
         log_level: lowest level of log records sent.
-        heartbeat: seconds of silence before a heartbeat line.
+        heartbeat: seconds between two heartbeat lines.
         health: the agent's health for heartbeats.
         hello: the first line.
     """
@@ -185,18 +186,21 @@ class LiveSession:
         if self.logs is not None:
             removers.append(self.logs.listen(self._on_log))
         reported = 0
+        next_heartbeat = time.monotonic() + self.heartbeat
         try:
             yield message_line(dict(self.hello))
             while True:
                 batch = sub.drain(BATCH) if len(sub) else []
                 if not batch and not self._side:
-                    batch = await self._wait(sub)
-                    if not batch and not self._side:
-                        yield message_line(
+                    batch = await self._wait(sub, max(0.0, next_heartbeat - time.monotonic()))
+                lines = []
+                if time.monotonic() >= next_heartbeat:
+                    next_heartbeat = time.monotonic() + self.heartbeat
+                    lines.append(
+                        message_line(
                             {"type": "heartbeat", "time": time.time(), "health": self.health()}
                         )
-                        continue
-                lines = []
+                    )
                 if sub.dropped > reported:
                     lines.append(self._skipped("readings", sub.dropped - reported, sub.dropped))
                     reported = sub.dropped
@@ -207,7 +211,8 @@ class LiveSession:
                 lines.extend(reading_line(r) for r in batch)
                 while self._side:
                     lines.append(message_line(self._side.popleft()))
-                yield b"".join(lines)
+                if lines:
+                    yield b"".join(lines)
         finally:
             sub.close()
             for remove in removers:
@@ -217,14 +222,14 @@ class LiveSession:
     def _skipped(what: str, count: int, total: int) -> bytes:
         return message_line({"type": "skipped", "what": what, "count": count, "total": total})
 
-    async def _wait(self, sub: Any) -> list[Reading]:
-        """Wait for readings, an event or log record, or the heartbeat time."""
+    async def _wait(self, sub: Any, timeout: float) -> list[Reading]:
+        """Wait for readings, an event or log record, or ``timeout`` (the next heartbeat)."""
         self._wake.clear()
         readings = asyncio.ensure_future(sub.get_batch(BATCH))
         side = asyncio.ensure_future(self._wake.wait())
         try:
             await asyncio.wait(
-                {readings, side}, timeout=self.heartbeat, return_when=asyncio.FIRST_COMPLETED
+                {readings, side}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             for task in (readings, side):

@@ -367,7 +367,7 @@ class LiveSkipped(TypedDict):
 
 
 class LiveHeartbeat(TypedDict):
-    """Sent when nothing else was for ``heartbeat`` seconds; carries the health."""
+    """Sent every ``heartbeat`` seconds with the agent's health."""
 
     type: Literal["heartbeat"]
     time: float

@@ -121,7 +121,7 @@ class ApiService:
         """Collect the agent's log records; take up (or roll back) a pending config apply."""
         self.logs.attach(self.agent.log, asyncio.get_running_loop())
         self.trial = ApplyTrial.begin(
-            self.agent.config.source, mode=self.restart_mode, logger=self.log
+            self.agent.config.source, mode=self.restart_mode, logger=self.log, restart=self.restart
         )
         if self.trial is not None:
             self.trial.on_decided = self._record_apply
