@@ -159,8 +159,11 @@ class Collector:
                     self.settings.protocol,
                     make=self._make_session,
                     logger=self._log,
+                    stop=self._stop,
                 )
             except UplinkError as exc:
+                if self._stop.is_set():
+                    break
                 self.last_error = str(exc)
                 delay = backoff.next()
                 self._log.warning("%s; retrying in %.1f s", exc, delay)

@@ -438,8 +438,11 @@ class MqttSession:
 
     # -- the owner's side --------------------------------------------------------------------
 
-    def open(self) -> None:
-        """Connect and wait for the broker's CONNACK; raises :class:`UplinkError`."""
+    def open(self, stop: threading.Event | None = None) -> None:
+        """Connect and wait for the broker's CONNACK; raises :class:`UplinkError`.
+
+        Setting ``stop`` ends the wait for the CONNACK early (the TCP connect itself takes
+        up to ``connect_timeout``)."""
         settings = self.settings
         properties = None
         kwargs: dict[str, Any] = {}
@@ -457,7 +460,14 @@ class MqttSession:
             raise UplinkError(explain_connect_error(exc, settings)) from exc
         self.client.loop_start()
         self._started = True
-        if not self._answered.wait(settings.connect_timeout):
+        deadline = time.monotonic() + settings.connect_timeout
+        while not self._answered.wait(0.1):
+            if stop is not None and stop.is_set():
+                self.close()
+                raise UplinkError("stopped while waiting for the broker's answer")
+            if time.monotonic() >= deadline:
+                break
+        if not self._answered.is_set():
             self.close()
             raise UplinkError(
                 f"the broker at {settings.address} accepted the connection but did not answer "
@@ -522,17 +532,18 @@ def connect_session(
     *,
     make: Callable[[Literal["5", "3.1.1"]], MqttSession],
     logger: logging.Logger,
+    stop: threading.Event | None = None,
 ) -> MqttSession:
     """Open a session with MQTT 5, or 3.1.1 when ``protocol`` says so or when ``auto`` meets a
     broker that refuses MQTT 5."""
     first: Literal["5", "3.1.1"] = "3.1.1" if protocol == "3.1.1" else "5"
     session = make(first)
     try:
-        session.open()
+        session.open(stop)
     except UplinkError as exc:
         if not (exc.unsupported_protocol and protocol == "auto"):
             raise
         logger.info("the broker at %s does not speak MQTT 5; using MQTT 3.1.1", settings.address)
         session = make("3.1.1")
-        session.open()
+        session.open(stop)
     return session

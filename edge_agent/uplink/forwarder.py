@@ -215,9 +215,11 @@ class Uplink:
             self._set_state("connecting")
             try:
                 session = connect_session(
-                    self.broker, protocol, make=self._session, logger=self._log
+                    self.broker, protocol, make=self._session, logger=self._log, stop=self._stop
                 )
             except UplinkError as exc:
+                if self._stop.is_set():
+                    break
                 self._failed(str(exc), backoff.next(), outbox)
                 continue
             if protocol == "auto" and session.protocol == "3.1.1":

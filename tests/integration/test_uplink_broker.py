@@ -14,7 +14,8 @@ import pytest
 
 from edge_agent.cli import main
 from edge_agent.config import AgentConfig, parse_config
-from edge_agent.store import Store
+from edge_agent.store import RetentionPolicy, Store
+from edge_agent.store.retention import apply_retention
 
 from .mosquitto import (
     DEVICE,
@@ -193,3 +194,31 @@ def test_a_restarted_uplink_resumes_from_the_acknowledged_reading(
     assert_exactly_once_in_order(data, collector.db)
     # Stopping may lose the PUBACKs of what was in flight, never more than that.
     assert collector_counter(collector.db, "duplicates") <= 4 * 200
+
+
+def test_readings_dropped_by_retention_while_offline_are_counted_and_reported(
+    tmp_path: Path, broker: Broker, pki: Pki, collector: CollectorThread
+) -> None:
+    cfg = config(tmp_path, broker.port, pki)
+    data = cfg.store.data_dir
+    prefill(data, 1000)
+    with Store(data) as store:  # the lab was offline longer than the store keeps readings
+        newest = store.after(999, limit=1)[0].time
+        result = apply_retention(
+            store,
+            RetentionPolicy(max_age=5.0),
+            now=newest + 0.005,
+            synced_row=store.outbox_cursor(),
+        )
+    assert result.unsynced == 500
+    with RunningUplink(cfg) as run:
+        wait_synced(run, 1000)
+        wait_until(lambda: collected_count(collector.db) == 500, 20, "readings missing")
+        status = run.status()
+    assert status.dropped_unsynced == 500 and status.backlog == 0
+    db = sqlite3.connect(collector.db)
+    kind, severity, data_json = db.execute("SELECT kind, severity, data FROM events").fetchone()
+    db.close()
+    assert (kind, severity) == ("retention", "warning")
+    assert json.loads(data_json)["unsynced"] == 500
+    assert assert_exactly_once_in_order(data, collector.db) == 500
