@@ -56,7 +56,8 @@ PROGRESS_INTERVAL: Final = 1.0
 IDLE_POLL: Final = 5.0
 """Seconds between two looks at an outbox that seemed empty, without a commit to wake us."""
 STABLE_AFTER: Final = 30.0
-"""A connection that lasted this long (seconds) resets the reconnect backoff."""
+"""A connection that lasted this long (seconds), or that got readings acknowledged, resets the
+reconnect backoff."""
 REPEAT_WARNING: Final = 600.0
 """The same connection failure is logged as a warning again after this many seconds."""
 
@@ -225,6 +226,7 @@ class Uplink:
             if protocol == "auto" and session.protocol == "3.1.1":
                 protocol = "3.1.1"  # remembered for this run: the broker will not learn MQTT 5
             connected_at = time.monotonic()
+            acked_before = self.acked_readings
             error = "the connection ended"
             try:
                 self._connected(session, outbox)
@@ -238,8 +240,11 @@ class Uplink:
                 self._flush_progress(outbox)
             if stopping:
                 break
-            if time.monotonic() - connected_at >= STABLE_AFTER:
-                backoff.reset()
+            if (
+                self.acked_readings > acked_before
+                or time.monotonic() - connected_at >= STABLE_AFTER
+            ):
+                backoff.reset()  # the connection was good for something: retry soon
             self._failed(error, backoff.next(), outbox)
         self._set_state("stopped")
 
