@@ -54,4 +54,9 @@ def setup_logging(level: str = "info") -> logging.Logger:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    # Libraries (bthome-ble, bleak, zeroconf) log through the root logger: give them the same
+    # handler at warning level, so their messages are formatted (and reach the journal) too.
+    others = logging.getLogger()
+    others.handlers[:] = [handler]
+    others.setLevel(max(logging.WARNING, root.level))
     return root

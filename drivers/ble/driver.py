@@ -256,8 +256,10 @@ class BleTagDriver(Driver):
             if scanner.failure is not None:
                 raise DriverError(str(scanner.failure)) from scanner.failure
             self.check_stale()
+            # asyncio.timeout, not wait_for, which on 3.11 can lose a cancellation.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(scanner.failed.wait(), self._next_check_in())
+                async with asyncio.timeout(self._next_check_in()):
+                    await scanner.failed.wait()
 
     def _next_check_in(self) -> float:
         deadline = self.tracker.deadline

@@ -92,7 +92,8 @@ class CameraDriver(Driver):
         )
         thread.start()
         try:
-            await asyncio.wait_for(asyncio.shield(thread.opened), timeout=opts.open_timeout + 5)
+            async with asyncio.timeout(opts.open_timeout + 5):  # not wait_for (3.11 cancels)
+                await asyncio.shield(thread.opened)
         except TimeoutError:
             thread.stop()
             thread.opened.cancel()  # an open that succeeds or fails later is of no interest

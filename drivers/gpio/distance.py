@@ -211,6 +211,9 @@ class DistanceDriver(GpioDriver):
         """Build the ``DistanceSensor``; its sampling thread starts pinging at once."""
         opts = self.options
         self.tally = EchoTally()
+        # Missed echoes are counted as input errors (see CountingDistanceSensor); gpiozero's
+        # own warning about them would only print an unformatted line to stderr.
+        warnings.filterwarnings("ignore", category=DistanceSensorNoEcho)
         with warnings.catch_warnings():
             # gpiozero suggests pigpio for better timing; pigpio does not run on a Pi 5 or in
             # a venv without its daemon, and the median filter absorbs the jitter.

@@ -95,7 +95,10 @@ class ExperimentRunner:
         start = time.thread_time()
         self.calls[hook] += 1
         try:
-            await asyncio.wait_for(call, self.hook_timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation that
+            # arrives together with the result, and the agent would not stop.
+            async with asyncio.timeout(self.hook_timeout):
+                await call
         except TimeoutError:
             self.timeouts += 1
             raise ExperimentError(

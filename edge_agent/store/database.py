@@ -75,7 +75,8 @@ def _decode_value(kind: str, raw: Any) -> Value:
     if kind == "bool":
         return bool(raw)
     if kind == "number":
-        return float(raw)
+        # SQLite keeps integers and reals apart in an untyped column: give back what was stored.
+        return raw if isinstance(raw, int | float) else float(raw)
     return str(raw)
 
 
