@@ -7,7 +7,6 @@ import json
 import time
 from typing import Any
 
-from ..durations import format_duration
 from ..store import Store
 from ..uplink.state import SyncStatus, read_status
 from .common import add_data_dir_option, data_dir_from
@@ -34,15 +33,30 @@ def register(commands: Any) -> None:
     status.set_defaults(handler=cmd_status)
 
 
+def span(seconds: float) -> str:
+    """A time span in its two largest units, as people read it: ``1h31m``, ``327d14h``."""
+    rest = round(seconds)
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size or (unit == "s" and not parts):
+            count, rest = divmod(rest, size)
+            parts.append(f"{count}{unit}")
+        elif parts:
+            break
+        if len(parts) == 2:
+            break
+    return "".join(parts)
+
+
 def _when(stamp: float | None, now: float) -> str:
     if stamp is None:
         return "-"
     text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
     age = now - stamp
     if age >= 1:
-        return f"{text} ({format_duration(round(age))} ago)"
+        return f"{text} ({span(age)} ago)"
     if age <= -1:
-        return f"{text} (in {format_duration(round(-age))})"
+        return f"{text} (in {span(-age)})"
     return text
 
 

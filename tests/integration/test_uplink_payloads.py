@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.cli.sync_cmds import span
 from edge_agent.config import AgentConfig
 from edge_agent.errors import ConfigError, ParseError
 from edge_agent.readings import Quality, Reading
@@ -245,3 +246,15 @@ def test_uplink_config_defaults_and_checks(make_config: Callable[[str], AgentCon
     for text, says in bad.items():
         with pytest.raises(ConfigError, match=says.replace(".", r"\.")):
             make_config(f'[uplink]\nhost = "b"\n{text}\n')
+
+
+def test_sync_status_shows_spans_in_two_units() -> None:
+    assert [span(s) for s in (0.4, 12, 60, 5460, 3601, 93605, 28306944)] == [
+        "0s",
+        "12s",
+        "1m",
+        "1h31m",
+        "1h",
+        "1d2h",
+        "327d15h",
+    ]
