@@ -132,7 +132,8 @@ class Discovery:
         if self.config.announce:
             self._txt = await self._current_txt()
             info = self._service_info()
-            await self._zc.async_register_service(info, allow_name_change=True)
+            # Each async_* call returns a task that ends once the packets are out: await both.
+            await (await self._zc.async_register_service(info, allow_name_change=True))
             self._info = info
             self.announced_as = _instance(info.name, SERVICE_TYPE)
             if self.announced_as != self.device.id:
@@ -184,7 +185,7 @@ class Discovery:
             return
         self._txt, self._addresses = txt, addresses
         info = self._service_info()
-        await self._zc.async_update_service(info)
+        await (await self._zc.async_update_service(info))
         self._info = info
         self.log.debug("announcement updated: %s", txt)
 
@@ -207,9 +208,11 @@ class Discovery:
             await self._browser.async_cancel()
             self._browser = None
         if self._zc is not None:
-            with contextlib.suppress(Exception):
-                if self._info is not None:
-                    await self._zc.async_unregister_service(self._info)
+            if self._info is not None:
+                try:  # goodbye packets, so that peers forget this device at once
+                    await (await self._zc.async_unregister_service(self._info))
+                except Exception as exc:
+                    self.log.debug("goodbye not sent: %s", exc)
             await self._zc.async_close()
             self._zc = None
             self._info = None
