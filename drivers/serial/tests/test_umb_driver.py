@@ -81,7 +81,7 @@ def test_channels_by_name_in_single_channel_requests() -> None:
 def test_a_request_without_answer_times_out_and_the_retry_gets_it() -> None:
     line = UmbTrouble(Irs31Responder(surface_temperature_c=1.25), ignore=frozenset({1}))
 
-    driver, readings = poll_once(line, {"response_timeout": "150ms"})
+    driver, readings = poll_once(line, {"response_timeout": "1s"})
 
     assert len(line.requests) == 2
     assert values(readings)["s/surface_temperature"] == 1.25
