@@ -331,7 +331,7 @@ class ApiClient:
         data = body.encode() if isinstance(body, str) else body
         async with self._slots:
             for attempt in (1, 2):
-                reused = bool(self._idle)
+                reused = attempt == 1 and bool(self._idle)
                 channel = self._idle.pop() if reused else await self._connect()
                 try:
                     async with asyncio.timeout(self.timeout):
@@ -346,8 +346,9 @@ class ApiClient:
                     ) from None
                 except (OSError, h11.ProtocolError, EOFError) as exc:
                     await channel.close()
-                    if reused and attempt == 1:
-                        continue  # a kept connection the agent closed meanwhile
+                    if reused:
+                        await self.close()  # the agent restarted: every kept one is stale
+                        continue
                     raise self._unreachable(channel, exc) from exc
                 if channel.http.our_state is h11.DONE and channel.http.their_state is h11.DONE:
                     channel.http.start_next_cycle()

@@ -239,7 +239,11 @@ class ApiService:
         ]
         if stats["write_errors"]:
             problems.append(f"{stats['write_errors']} store write errors")
-        dropped = stats["dropped_hub"] + stats["dropped_writer"]
+        # Only the store's own queue counts here: a slow live client skipping readings is not a
+        # problem of the device (the hub's total in the stats includes those).
+        dropped = stats["dropped_writer"] + sum(
+            sub.dropped for sub in agent.hub.subscriptions if sub.name == "store"
+        )
         if dropped:
             problems.append(f"{dropped} readings dropped because the store fell behind")
         uplink = agent.uplink

@@ -382,3 +382,47 @@ def test_restart_mode_follows_systemd(monkeypatch):
     assert configapply.restart_mode("auto") == "exec"
     assert configapply.restart_mode("systemd") == "systemd"
     assert tomllib.loads(GOOD.format(data="/x"))["device"]["id"] == "unit-pi"
+
+
+# -- discovery helpers and the config sections ------------------------------------------------
+
+
+def test_raspberry_pi_detection_and_auto_discovery(tmp_path):
+    from edge_agent.config import DiscoveryConfig
+    from edge_agent.discovery.service import discovery_enabled, on_raspberry_pi
+
+    model = tmp_path / "model"
+    model.write_bytes(b"Raspberry Pi 4 Model B Rev 1.5\x00")
+    assert on_raspberry_pi(model) is True
+    model.write_bytes(b"QEMU Virtual Machine\x00")
+    assert on_raspberry_pi(model) is False
+    assert on_raspberry_pi(tmp_path / "missing") is False
+    assert discovery_enabled(DiscoveryConfig(enabled=True)) is True
+    assert discovery_enabled(DiscoveryConfig(enabled=False)) is False
+
+
+def test_interfaces_resolve_to_ipv4_addresses_and_unknown_names_are_explained():
+    from edge_agent.discovery.interfaces import resolve_interfaces
+    from edge_agent.errors import ConfigError
+
+    assert resolve_interfaces(["lo"]) == ["127.0.0.1"]
+    assert resolve_interfaces(["192.0.2.7"]) == ["192.0.2.7"]
+    assert "127.0.0.1" not in resolve_interfaces([])
+    with pytest.raises(ConfigError, match=r"unknown interface 'wlan9'; this device has: .*lo"):
+        resolve_interfaces(["wlan9"])
+
+
+def test_api_and_discovery_sections_are_validated(make_config):
+    config = make_config('[api]\nsocket = "/tmp/x.sock"\n[discovery]\ninterfaces = ["eth0"]\n')
+    assert config.api.socket == Path("/tmp/x.sock")
+    assert config.api.group == "edge-agent"
+    assert config.discovery.enabled == "auto"
+    assert config.discovery.port == 22
+    from edge_agent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"apply_settle .* must be shorter than apply_timeout"):
+        make_config('[api]\napply_timeout = "5s"\napply_settle = "10s"\n')
+    with pytest.raises(ConfigError, match=r'discovery.enabled: .* give true, false or "auto"'):
+        make_config('[discovery]\nenabled = "sometimes"\n')
+    with pytest.raises(ConfigError, match=r"api\.restart"):
+        make_config('[api]\nrestart = "reboot"\n')
