@@ -43,8 +43,8 @@ def mosquitto_password_hash(password: str, user: str, iterations: int = ITERATIO
 def edge_kit_device_topic(device: str, prefix: str, city: str, lab: str) -> str:
     """``<prefix>/<city>/<lab>/<device>``, the base of every topic the device writes."""
     try:
-        from edge_agent.errors import ConfigError
-        from edge_agent.uplink.topics import DeviceTopics
+        from edge_agent.errors import ConfigError  # noqa: PLC0415 (a clear error without the kit)
+        from edge_agent.uplink.topics import DeviceTopics  # noqa: PLC0415
     except ImportError as exc:
         raise AnsibleFilterError(
             "the region_broker role needs the Digitallabor Edge Kit on the controller to name "
