@@ -410,7 +410,7 @@ class Routes:
             "version": manifest.version if manifest else "",
             "description": manifest.description if manifest else "",
             "folder": str(manifest.folder) if manifest else "",
-            "reads": [p for p in (runner.patterns if runner else reads) if p],
+            "reads": list(dict.fromkeys(p for p in (runner.patterns if runner else reads) if p)),
             "writes": list(manifest.writes) if manifest else [],
             "timer_s": manifest.timer if manifest else None,
             "params": params,
@@ -570,7 +570,7 @@ class Routes:
 
         text, backup = await asyncio.to_thread(read)
         info: ConfigInfo = {
-            "path": str(path) if path else None,
+            "path": str(path.absolute()) if path else None,
             "text": text,
             "effective": agent.config.model_dump(mode="json", by_alias=True),
             "apply": read_record(path) if path else None,

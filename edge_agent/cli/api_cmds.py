@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api.bridge import run_bridge
-from ..api.client import ApiClient, SyncApiClient
+from ..api.client import ApiClient, ApiError, SyncApiClient
 from ..api.paths import find_socket
 
 
@@ -105,14 +105,28 @@ def _print(data: Any, compact: bool) -> None:
     print(json.dumps(data, indent=None if compact else 2, ensure_ascii=False))
 
 
+def _failed(exc: ApiError) -> int:
+    """Say what the agent answered, with a config's problems one per line; exit 1."""
+    where = f"HTTP {exc.status}: " if exc.status else ""
+    print(f"edge-agent: {where}{exc.error}", file=sys.stderr)
+    for problem in exc.body.get("problems", []):
+        print(f"  {problem}", file=sys.stderr)
+    if exc.fix:
+        print(f"fix: {exc.fix}", file=sys.stderr)
+    return 1
+
+
 def cmd_get(args: argparse.Namespace) -> int:
     """GET and print; the live stream line by line."""
     with SyncApiClient(client_from(args)) as api:
-        if args.path.split("?", 1)[0].rstrip("/") == "/v1/live":
-            for message in api.iterate(api.client.live_target(args.path)):
-                print(json.dumps(message, ensure_ascii=False), flush=True)
-            return 0
-        _print(api.get(args.path), args.compact)
+        try:
+            if args.path.split("?", 1)[0].rstrip("/") == "/v1/live":
+                for message in api.iterate(api.client.live_target(args.path)):
+                    print(json.dumps(message, ensure_ascii=False), flush=True)
+                return 0
+            _print(api.get(args.path), args.compact)
+        except ApiError as exc:
+            return _failed(exc)
     return 0
 
 
@@ -124,7 +138,10 @@ def cmd_post(args: argparse.Namespace) -> int:
     elif args.data:
         body = Path(args.data).read_bytes()
     with SyncApiClient(client_from(args)) as api:
-        _print(api.post(args.path, body), args.compact)
+        try:
+            _print(api.post(args.path, body), args.compact)
+        except ApiError as exc:
+            return _failed(exc)
     return 0
 
 
