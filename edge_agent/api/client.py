@@ -238,17 +238,18 @@ class ApiClient:
         *,
         ssh_options: Sequence[str] = (),
         socket: str | None = None,
-        remote_command: str = "edge-agent",
+        remote_command: Sequence[str] = ("edge-agent", "api", "bridge"),
         ssh: str = "ssh",
         timeout: float = 20.0,
     ) -> ApiClient:
         """A remote agent through ``ssh [options] target edge-agent api bridge``.
 
         ``ssh_options`` go before the target (``["-p", "2222", "-i", "key"]``); ``socket`` is
-        the socket path on the remote device (default: its usual places). BatchMode keeps ssh
-        from asking for a password on a terminal the TUI owns.
+        the socket path on the remote device (default: its usual places); ``remote_command``
+        may be ``("/opt/edge-agent/bin/python", "-m", "edge_agent.api.bridge")``, which starts
+        faster. BatchMode keeps ssh from asking for a password on a terminal the TUI owns.
         """
-        remote = [remote_command, "api", "bridge"]
+        remote = list(remote_command)
         if socket is not None:
             remote += ["--socket", socket]
         argv = [ssh, "-o", "BatchMode=yes", *ssh_options, target, shlex.join(remote)]
