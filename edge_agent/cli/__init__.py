@@ -19,6 +19,7 @@ from . import (
     decode_cmds,
     experiment_cmds,
     image_cmds,
+    inventory_cmds,
     peers_cmds,
     readings_cmds,
     region_cmds,
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     api_cmds.register(commands)
     peers_cmds.register(commands)
     image_cmds.register(commands)
+    inventory_cmds.register(commands)
     return parser
 
 
