@@ -1,0 +1,1 @@
+"""The console's own widgets, one per module."""
