@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.integr
 from edge_agent.config import parse_config
 from edge_agent.readings import Reading
 from edge_agent.store import BatchWriter, Store
-from edge_agent.uplink import Uplink
 from edge_agent.uplink.connection import MqttSession, read_password, tls_context
+from edge_agent.uplink.forwarder import Uplink
 from tests.integration.mosquitto import Broker, agent_config, make_pki, uplink_table
 
 STREAMS = [f"sensor-{i}/temperature" for i in range(10)]

@@ -37,7 +37,7 @@ from .store import BatchWriter, RetentionPolicy, Store
 from .store.retention import apply_retention
 from .supervisor import Supervisor
 from .systemd import Notifier
-from .uplink import Uplink
+from .uplink.forwarder import Uplink
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,12 +21,8 @@ module             what it holds
 ``collector``      :class:`Collector`, ``edge-agent region collect``
 =================  =================================================================
 
-See ``README.md`` in this folder for topics, payloads, TLS and troubleshooting.
+See ``README.md`` in this folder for topics, payloads, TLS and troubleshooting. The package
+imports nothing by itself, so that ``topics`` (used by the broker's Ansible role) comes without
+paho; import what you need from the modules (``from edge_agent.uplink.forwarder import
+Uplink``).
 """
-
-from .collector import Collector
-from .connection import BrokerSettings, UplinkError
-from .forwarder import Uplink
-from .state import SyncStatus, read_status
-
-__all__ = ["BrokerSettings", "Collector", "SyncStatus", "Uplink", "UplinkError", "read_status"]

@@ -38,9 +38,10 @@ from cryptography.x509.oid import NameOID
 from edge_agent.config import AgentConfig
 from edge_agent.readings import Reading
 from edge_agent.store import BatchWriter, Store
-from edge_agent.uplink import SyncStatus, Uplink, read_status
 from edge_agent.uplink.collector import Collector
 from edge_agent.uplink.connection import BrokerSettings
+from edge_agent.uplink.forwarder import Uplink
+from edge_agent.uplink.state import SyncStatus, read_status
 
 PREFIX = "digitallabor"
 DEVICE = "test-pi"
