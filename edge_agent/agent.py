@@ -61,7 +61,7 @@ class AgentStats:
         return (
             f"{self.committed} readings stored, {self.pending} pending, "
             f"{self.dropped_hub + self.dropped_writer} dropped, "
-            f"{self.services_running} sensors running, {self.services_failing} failing, "
+            f"{self.services_running} services running, {self.services_failing} failing, "
             f"{self.input_errors} input errors"
         )
 

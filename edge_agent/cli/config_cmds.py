@@ -8,6 +8,7 @@ from typing import Any
 
 from ..config import load_config
 from ..durations import format_duration
+from ..uplink.topics import DeviceTopics
 
 
 def register(commands: Any) -> None:
@@ -58,8 +59,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("uplink     none: readings stay on this device")
     else:
         up = config.uplink
+        # Raises ConfigError (exit 2) when city or lab is missing, as the agent would at start.
+        base = DeviceTopics.build(up.topic_prefix, device.city, device.lab, device.id).base
         print(
             f"uplink     {up.host}:{up.port} {'TLS' if up.tls else 'no TLS'}, "
-            f"topics under {up.topic_prefix}/{device.city}/{device.lab}/{device.id}"
+            f"topics under {base}"
         )
     return 0
