@@ -16,7 +16,7 @@ from . import (
     agent_cmds,
     api_cmds,
     config_cmds,
-    decode_cmds,
+    decode,
     experiment_cmds,
     image_cmds,
     inventory_cmds,
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     agent_cmds.register(commands)
     config_cmds.register(commands)
     readings_cmds.register(commands)
-    decode_cmds.register(commands)
+    decode.register(commands)
     experiment_cmds.register(commands)
     sync_cmds.register(commands)
     region_cmds.register(commands)
