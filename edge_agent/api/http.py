@@ -70,7 +70,8 @@ class Request:
 
 @dataclass(slots=True)
 class Response:
-    """A complete answer; ``after`` runs once it is written (e.g. to restart the agent)."""
+    """A complete answer; ``after`` runs once it is written, or the client went away before
+    (it restarts the agent after a config apply)."""
 
     status: int
     body: bytes
@@ -253,9 +254,11 @@ async def serve_connection(
             if isinstance(response, StreamResponse):
                 await _send_stream(conn, reader, writer, response)
                 return
-            await _send_response(conn, writer, response)
-            if response.after is not None:
-                response.after()
+            try:
+                await _send_response(conn, writer, response)
+            finally:  # also when the client went away: the change was made
+                if response.after is not None:
+                    response.after()
             if conn.our_state is h11.MUST_CLOSE:
                 return
             conn.start_next_cycle()

@@ -153,6 +153,9 @@ class Routes:
 
     def __init__(self, service: ApiService) -> None:
         self.s = service
+        # One change at a time: two restarts of one experiment must not start two instances,
+        # two applies must not both find no apply on trial.
+        self._changing = asyncio.Lock()
         self.table: list[tuple[str, re.Pattern[str], Endpoint, str]] = []
         entries: list[tuple[str, str, Endpoint, str]] = [
             ("GET", "/v1", self.index, "this list"),
@@ -445,18 +448,19 @@ class Routes:
             raise HttpError(503, f"experiment {name!r} is not set up yet", "try again in a moment")
         supervisor = agent.supervisor
         key = f"experiment:{name}"
-        current = supervisor.services.get(key)
-        active = current is not None and current.task is not None and not current.task.done()
-        changed = False
-        if active and action in ("stop", "restart"):
-            await supervisor.stop(key)
-            changed = True
-        if action in ("start", "restart") and (action == "restart" or not active):
-            previous = supervisor.services.pop(key, None)
-            fresh = supervisor.start(key, functools.partial(runner.run, agent.hub))
-            if previous is not None:
-                fresh.restarts = previous.restarts
-            changed = True
+        async with self._changing:
+            current = supervisor.services.get(key)
+            active = current is not None and current.task is not None and not current.task.done()
+            changed = False
+            if active and action in ("stop", "restart"):
+                await supervisor.stop(key)
+                changed = True
+            if action in ("start", "restart") and (action == "restart" or not active):
+                previous = supervisor.services.pop(key, None)
+                fresh = supervisor.start(key, functools.partial(runner.run, agent.hub))
+                if previous is not None:
+                    fresh.restarts = previous.restarts
+                changed = True
         logging.getLogger(f"{agent.log.name}.experiment.{name}").warning(
             "%s through the API by %s",
             {"start": "started", "stop": "stopped"}.get(action, "restarted"),
@@ -588,18 +592,23 @@ class Routes:
         s = self.s
         text = request.text()
         who = request.peer.user_name()
-        try:
-            record = await asyncio.to_thread(
-                prepare_apply,
-                s.config_path,
-                text,
-                requested_by=who,
-                timeout=s.settings.apply_timeout,
-                settle=s.settings.apply_settle,
-            )
-        except ApplyRefused as exc:
-            extra = {"problems": exc.problems} if exc.problems else None
-            raise HttpError(exc.status, str(exc), exc.fix, extra=extra) from None
+        async with self._changing:
+            if s.restart_requested:
+                raise HttpError(409, "the agent is restarting", "apply again once it is back")
+            try:
+                record = await asyncio.to_thread(
+                    prepare_apply,
+                    s.config_path,
+                    text,
+                    requested_by=who,
+                    timeout=s.settings.apply_timeout,
+                    settle=s.settings.apply_settle,
+                )
+            except ApplyRefused as exc:
+                extra = {"problems": exc.problems} if exc.problems else None
+                raise HttpError(exc.status, str(exc), exc.fix, extra=extra) from None
+            if record is not None:
+                s.restart_requested = True  # the restart itself follows the answer
         reply: ApplyReply = {
             "status": "unchanged" if record is None else "restarting",
             "timeout_s": s.settings.apply_timeout,

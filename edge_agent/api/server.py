@@ -70,7 +70,8 @@ def bind_socket(path: Path, group: str | None, log: logging.Logger) -> socket.so
             f"socket path {path} is longer than {MAX_SOCKET_PATH} bytes, which Unix sockets "
             "do not allow; set [api] socket to a shorter path"
         )
-    private = not path.parent.exists() and path.parent.name.startswith("edge-agent-")
+    # /tmp/edge-agent-<uid>: a user's own directory in a shared place (no $XDG_RUNTIME_DIR).
+    private = path.parent.name == f"edge-agent-{os.getuid()}"
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o755)
     except OSError as exc:
@@ -78,6 +79,10 @@ def bind_socket(path: Path, group: str | None, log: logging.Logger) -> socket.so
             f"cannot create {path.parent} for the API socket: {exc.strerror}; run the agent "
             "under systemd with RuntimeDirectory=edge-agent, or set [api] socket"
         ) from exc
+    if private and path.parent.stat().st_uid != os.getuid():
+        raise ApiSocketError(
+            f"{path.parent} belongs to another user; remove it, or set [api] socket"
+        )
     _check_existing(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -239,6 +239,19 @@ def test_keep_alive_requests_errors_and_crashes_get_json_answers():
     assert "RuntimeError: boom" in json.loads(answers[3][1])["error"]
 
 
+def test_an_answer_s_after_hook_runs_once_it_is_sent():
+    calls = []
+
+    async def restart_after(request: Request) -> Response:
+        response = Response.json({"status": "restarting"}, 202)
+        response.after = lambda: calls.append(request.path)
+        return response
+
+    answers = _responses(asyncio.run(_serve_pair(restart_after, _get("/apply", close=True))))
+    assert answers == [(202, b'{"status":"restarting"}\n')]
+    assert calls == ["/apply"]
+
+
 def test_refused_peers_get_403_with_the_reason():
     answers = _responses(asyncio.run(_serve_pair(_echo, _get("/x"), refusal="not you")))
     assert answers[0][0] == 403
