@@ -10,24 +10,22 @@ its ``ranges`` entry is flagged ``out_of_range``. Bad lines are counted (``bad_l
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
 from edge_agent.durations import Duration
-from edge_agent.errors import DriverError
 from edge_agent.readings import check_name, check_unit
 
 from .lines import LineStreamParser
 from .port_options import SerialPortOptions
-from .serial_driver import SerialDriver, counter_increases
+from .serial_driver import StreamSerialDriver, counter_increases
 from .simulation import SimulatedBoard, board_device
 from .simulators import SerialDevice
 from .to_readings import line_readings
 
 if TYPE_CHECKING:
-    from .connection import SerialConnection
+    pass
 
 
 class LineOptions(SerialPortOptions):
@@ -73,18 +71,22 @@ class LineOptions(SerialPortOptions):
         return value
 
 
-class LineDriver(SerialDriver):
+class LineDriver(StreamSerialDriver):
     """Readings from the lines a microcontroller prints."""
 
     Options = LineOptions
     options: LineOptions
     summary = "microcontroller printing key=value or JSON lines (units from the config)"
     NOT_ERRORS = frozenset({"frames_ok", "garbage_bytes"})  # garbage = bad lines' own bytes
+    silent_hint = "the board is silent (sketch running? the right port?)"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.parser = self._new_parser()
-        self.connection: SerialConnection | None = None
+
+    def reset_parser(self) -> None:
+        """A fresh parser: after a reopen the first line may be cut again."""
+        self.parser = self._new_parser()
 
     def _new_parser(self) -> LineStreamParser:
         return LineStreamParser(
@@ -96,39 +98,6 @@ class LineDriver(SerialDriver):
         """A board printing temperature, humidity, a door switch and a state."""
         simulation = self.options.simulation
         return board_device(simulation), simulation.tick
-
-    async def open_port(self, path: str) -> None:
-        """Open the board's port with a fresh parser (the first line may be cut again)."""
-        from .connection import SerialConnection  # noqa: PLC0415 - pyserial, when started
-
-        self.parser = self._new_parser()
-        self.connection = SerialConnection(path, self.options.port_settings(), logger=self.log)
-        await self.connection.open()
-
-    async def close_port(self) -> None:
-        """Close the port."""
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            await connection.close()
-
-    async def run(self) -> None:
-        """Read, parse and publish until cancelled or the port is lost."""
-        connection = self.connection
-        if connection is None:
-            raise RuntimeError("run() before start()")
-        timeout = self.options.read_timeout
-        while True:
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
-                # arrives together with data, and the driver would never stop.
-                async with asyncio.timeout(timeout):
-                    data = await connection.read()
-            except TimeoutError:
-                raise DriverError(
-                    f"no bytes from {connection.path} for {timeout:g} s: the board is silent "
-                    "(sketch running? the right port?); reopening the port"
-                ) from None
-            self.receive(data, self.clock.now())
 
     def receive(self, data: bytes, now: float) -> None:
         """Feed bytes that arrived at ``now`` (epoch s) and publish the lines they complete."""

@@ -24,24 +24,22 @@ which give no reading at all. Rejected sentences are counted per reason (``bad_c
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import Field, model_validator
 
 from edge_agent.durations import Duration
-from edge_agent.errors import DriverError
 
 from .nmea import GgaFix, NmeaEvent, NmeaStreamParser, RmcFix, VtgVelocity
 from .port_options import SerialPortOptions
-from .serial_driver import SerialDriver, counter_increases
+from .serial_driver import StreamSerialDriver, counter_increases
 from .simulation import SimulatedVehicle, vehicle_device
 from .simulators import SerialDevice
 from .to_readings import NMEA_SENTENCE_QUANTITIES, nmea_readings
 
 if TYPE_CHECKING:
-    from .connection import SerialConnection
+    pass
 
 SentenceType = Literal["GGA", "RMC", "VTG"]
 
@@ -117,7 +115,7 @@ def _second_of_day(time: dt.time | None) -> float | None:
     return time.hour * 3600 + time.minute * 60 + time.second + time.microsecond / 1e6
 
 
-class NmeaDriver(SerialDriver):
+class NmeaDriver(StreamSerialDriver):
     """GNSS position, speed and course from a receiver talking NMEA 0183."""
 
     Options = NmeaOptions
@@ -127,12 +125,12 @@ class NmeaDriver(SerialDriver):
         "course (deg), fix quality, satellites (count), hdop"
     )
     NOT_ERRORS = frozenset({"frames_ok", "unsupported"})
+    silent_hint = "the receiver is silent (powered? the right port and baud rate?)"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.sources = quantity_sources(self.options.sentences)
         self.parser = NmeaStreamParser(require_checksum=self.options.require_checksum)
-        self.connection: SerialConnection | None = None
         self.has_fix: bool | None = None
         """Whether the receiver last reported a fix (``None`` before the first sentence)."""
         self._gate = EpochGate(self.interval)
@@ -143,39 +141,10 @@ class NmeaDriver(SerialDriver):
         simulation = self.options.simulation
         return vehicle_device(simulation, self.clock.now()), simulation.tick
 
-    async def open_port(self, path: str) -> None:
-        """Open the receiver's port with a fresh parser (a half sentence from before is gone)."""
-        from .connection import SerialConnection  # noqa: PLC0415 - pyserial, when started
-
+    def reset_parser(self) -> None:
+        """A fresh parser (a half sentence from before is gone); report the fix again."""
         self.parser = NmeaStreamParser(require_checksum=self.options.require_checksum)
-        self.has_fix = None  # say it again when the receiver has its fix after a reopen
-        self.connection = SerialConnection(path, self.options.port_settings(), logger=self.log)
-        await self.connection.open()
-
-    async def close_port(self) -> None:
-        """Close the port."""
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            await connection.close()
-
-    async def run(self) -> None:
-        """Read, parse and publish until cancelled or the port is lost."""
-        connection = self.connection
-        if connection is None:
-            raise RuntimeError("run() before start()")
-        timeout = self.options.read_timeout
-        while True:
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
-                # arrives together with data, and the driver would never stop.
-                async with asyncio.timeout(timeout):
-                    data = await connection.read()
-            except TimeoutError:
-                raise DriverError(
-                    f"no bytes from {connection.path} for {timeout:g} s: the receiver is "
-                    "silent (powered? the right port and baud rate?); reopening the port"
-                ) from None
-            self.receive(data, self.clock.now())
+        self.has_fix = None
 
     def receive(self, data: bytes, now: float) -> None:
         """Feed bytes that arrived at ``now`` (epoch s) and publish what they complete."""

@@ -20,17 +20,20 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections.abc import Collection, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from edge_agent.backends import SIMULATED, Backend, all_of, always, needs_module
 from edge_agent.driver import Driver
-from edge_agent.errors import ConfigError
+from edge_agent.errors import ConfigError, DriverError
 from edge_agent.readings import Reading
 
 from .port_options import SerialPortOptions
 from .ports import probe_serial_ports, unstable_name_warning
 from .pty_device import PtyDevice
 from .simulators import SerialDevice
+
+if TYPE_CHECKING:
+    from .connection import SerialConnection
 
 PYSERIAL = "pyserial"
 
@@ -151,6 +154,65 @@ class SerialDriver(Driver):
                 continue
             for _ in range(amount):
                 self.count_error(reason, detail)
+
+
+class StreamSerialDriver(SerialDriver):
+    """A serial driver that reads a stream the device sends by itself (NMEA, maker lines).
+
+    It opens the port with a fresh parser (:meth:`reset_parser`: a half sentence from before
+    a reopen is gone), reads until cancelled, hands the bytes to :meth:`receive`, and raises
+    :class:`~edge_agent.errors.DriverError` when the device stays silent for the port's
+    ``read_timeout`` so the supervisor reopens it.
+    """
+
+    silent_hint: ClassVar[str] = "the device is silent"
+    """What a silent port most likely means, for the error message."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection: SerialConnection | None = None
+
+    @abc.abstractmethod
+    def reset_parser(self) -> None:
+        """Start a fresh parser (and forget per-connection state) before a port opens."""
+
+    @abc.abstractmethod
+    def receive(self, data: bytes, now: float) -> None:
+        """Feed bytes that arrived at ``now`` (epoch s) and publish what they complete."""
+
+    async def open_port(self, path: str) -> None:
+        """Open ``path`` with a fresh parser."""
+        from .connection import SerialConnection  # noqa: PLC0415 - pyserial, when started
+
+        self.reset_parser()
+        self.connection = SerialConnection(path, self.options.port_settings(), logger=self.log)
+        await self.connection.open()
+
+    async def close_port(self) -> None:
+        """Close the port."""
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            await connection.close()
+
+    async def run(self) -> None:
+        """Read, parse and publish until cancelled or the port is lost."""
+        connection = self.connection
+        if connection is None:
+            raise RuntimeError("run() before start()")
+        # Each protocol's options set read_timeout (None: a device may be silent for long).
+        timeout: float | None = getattr(self.options, "read_timeout", None)
+        while True:
+            try:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # arrives together with data, and the driver would never stop.
+                async with asyncio.timeout(timeout):
+                    data = await connection.read()
+            except TimeoutError:
+                raise DriverError(
+                    f"no bytes from {connection.path} for {timeout or 0:g} s: {self.silent_hint}; "
+                    "reopening the port"
+                ) from None
+            self.receive(data, self.clock.now())
 
 
 def counter_increases(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
