@@ -26,6 +26,9 @@ What else can go wrong is covered too:
 - The new agent crashes or exits before it confirms (a store it cannot open, an exception):
   an exit handler rolls back and restarts (``exec``) or leaves the restart to systemd, which
   then starts the old config.
+- The new file does not even load at the start (it passed validation in the old agent, but,
+  say, a user experiment it enables was removed since): :func:`roll_back_unloadable_apply`,
+  which ``edge-agent run`` calls before loading its config, rolls back.
 - It is killed (SIGKILL, power cut, the watchdog): the record says the trial already began
   (``attempts``), so the next start rolls back before running anything.
 - Its event loop hangs: a thread rolls back and restarts ``apply_timeout`` + 15 s after the
@@ -57,7 +60,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final, Literal, NoReturn, cast
 
-from ..config import AgentConfig, parse_config
+from ..config import AgentConfig, load_config, parse_config
 from ..errors import ConfigError
 from .models import ApplyRecord, ValidateReply
 
@@ -462,3 +465,23 @@ class ApplyTrial:
             "of the restart (event loop blocked)"
         )
         restart_process(self.mode, hard=True)
+
+
+def roll_back_unloadable_apply(config: Path, logger: logging.Logger) -> bool:
+    """Before ``edge-agent run`` loads ``config``: roll back a pending apply whose file does
+    not load here (it passed validation in the old agent, but, say, a user experiment it
+    enables was removed since). Returns whether it rolled back.
+
+    Without this the new agent would exit at every start with a config error before its
+    trial begins, and systemd would restart it into the same error.
+    """
+    record = read_record(config)
+    if record is None or record["state"] != "pending":
+        return False
+    try:
+        load_config(config)
+    except ConfigError as exc:
+        trial = ApplyTrial(config, record, mode=restart_mode("auto"), logger=logger)
+        trial.rollback(f"the new config does not load: {exc}")
+        return True
+    return False

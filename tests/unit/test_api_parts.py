@@ -439,3 +439,26 @@ def test_api_and_discovery_sections_are_validated(make_config):
         make_config('[discovery]\nenabled = "sometimes"\n')
     with pytest.raises(ConfigError, match=r"api\.restart"):
         make_config('[api]\nrestart = "reboot"\n')
+
+
+def test_a_pending_config_that_no_longer_loads_is_rolled_back_before_the_start(tmp_path):
+    from edge_agent.api.configapply import roll_back_unloadable_apply
+
+    path, old = _config(tmp_path)
+    users = tmp_path / "experiments" / "probe"
+    users.mkdir(parents=True)
+    (users / "experiment.toml").write_text('name = "probe"\nentry = "experiment:Probe"\n')
+    new = (
+        f'experiments_dir = "{tmp_path / "experiments"}"\n'
+        + old
+        + '\n[[experiment]]\nname = "probe"\n'
+    )
+    assert prepare_apply(path, new, requested_by="t", timeout=9, settle=1) is not None
+    assert roll_back_unloadable_apply(path, LOG) is False  # it loads: the trial decides
+    (users / "experiment.toml").unlink()  # the experiment is gone before the agent restarts
+    assert roll_back_unloadable_apply(path, LOG) is True
+    record = read_record(path)
+    assert record["state"] == "rolled-back"
+    assert "the new config does not load" in record["reason"]
+    assert "unknown experiment 'probe'" in record["reason"]
+    assert path.read_text() == old
