@@ -45,7 +45,7 @@ rm -f "$out"/digitallabor_edge_kit-*.whl
 kit=$(ls "$out"/digitallabor_edge_kit-*.whl)
 
 requirement="$kit"
-[ -z "$extras" ] || requirement="$kit[$extras]"
+[ -z "$extras" ] || requirement="${kit}[${extras}]"
 echo "==> dependencies for aarch64, Python $pyver, glibc ${glibc/_/.}" >&2
 # pip takes --platform tags literally: list every manylinux level up to the Pi's glibc.
 platforms=(--platform manylinux2014_aarch64 --platform linux_aarch64)

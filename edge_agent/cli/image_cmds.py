@@ -282,8 +282,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if not args.force:
             _check_out(args.out_dir / f"{row.hostname}.img", False)
         fields = row.fields()
-        fields.setdefault("lab", args.lab) if args.lab else None
-        fields.setdefault("city", args.city) if args.city else None
+        for key, value in (("lab", args.lab), ("city", args.city)):
+            if value:
+                fields.setdefault(key, value)
         try:
             devices.append((row, _device(args, row.hostname, fields, row.credentials)))
         except ConfigError as exc:

@@ -30,6 +30,7 @@ CREDENTIALS_DIR: Final = PurePosixPath("/etc/edge-agent/credentials")
 CREDENTIAL_SETTINGS: Final = ("password_file", "ca_file", "client_cert", "client_key")
 PI_UARTS: Final = ("/dev/serial0", "/dev/ttyAMA0", "/dev/ttyS0")
 _TABLE: Final = re.compile(r"^\s*\[")
+_DEVICE: Final = re.compile(r"^\s*\[\s*device\s*\]\s*(?:#.*)?$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def set_device_fields(text: str, fields: dict[str, str]) -> str:
     if not fields:
         return text
     lines = text.splitlines()
-    header = next((i for i, line in enumerate(lines) if line.strip() == "[device]"), None)
+    header = next((i for i, line in enumerate(lines) if _DEVICE.match(line)), None)
     rendered = {
         key: f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in fields.items()
     }
@@ -68,8 +69,8 @@ def set_device_fields(text: str, fields: dict[str, str]) -> str:
     result = "\n".join(lines) + "\n"
     try:
         device = tomllib.loads(result).get("device", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"cannot set [device] {', '.join(fields)} in the config: {exc}") from exc
+    except tomllib.TOMLDecodeError:
+        device = {}
     if any(device.get(key) != value for key, value in fields.items()):
         raise ConfigError(
             "cannot set [device] keys in the config text (is [device] written as dotted keys or "

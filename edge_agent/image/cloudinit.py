@@ -20,6 +20,7 @@ escapes (valid YAML), so no value can be read as a number, a boolean or YAML syn
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -40,17 +41,24 @@ def _scalar(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+_PLAIN_KEY: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_YAML11_WORDS: Final = {"y", "yes", "n", "no", "true", "false", "on", "off", "null"}
+"""Words YAML 1.1 (PyYAML, so cloud-init) reads as booleans or null: always quoted."""
+
+
+def _key(key: str) -> str:
+    if _PLAIN_KEY.match(key) and key.lower() not in _YAML11_WORDS:
+        return key
+    return _scalar(key)
+
+
 def to_yaml(value: Any, indent: int = 0) -> str:
     """``value`` (dicts, lists, str, int, bool) as block-style YAML lines."""
     pad = " " * indent
     lines: list[str] = []
     if isinstance(value, Mapping):
         for key, item in value.items():
-            name = (
-                _scalar(str(key))
-                if not str(key).replace("_", "").replace("-", "").isalnum()
-                else str(key)
-            )
+            name = _key(str(key))
             if isinstance(item, Mapping | list | tuple) and item:
                 lines.append(f"{pad}{name}:")
                 lines.append(to_yaml(item, indent + 2))
