@@ -23,6 +23,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from edge_agent.api.client import ApiClient, ApiError
@@ -120,8 +121,8 @@ class EdgeConsole(App[None]):
         self.set_link(self.link.up(self.clock(), instance))
         if restarted:
             self.load_device()
-            screen = self.screen
-            if isinstance(screen, ConsoleScreen):
+            screen = self.console_screen()
+            if screen is not None:
                 screen.reload()
 
     def link_down(self, error: ApiError, retry_in: float | None = None) -> None:
@@ -190,9 +191,12 @@ class EdgeConsole(App[None]):
         changes = self.cache.take_changes()
         if changes.health:
             self.update_status()
-        screen = self.screen
-        if changes and isinstance(screen, ConsoleScreen) and screen.ready:
-            screen.on_live(changes)
+        screen = self.console_screen()
+        if changes and screen is not None and screen.ready:
+            try:
+                screen.on_live(changes)
+            except NoMatches:  # the screen is being taken down (the console is closing)
+                pass
 
     # -- status line -------------------------------------------------------------------------
 
@@ -224,12 +228,17 @@ class EdgeConsole(App[None]):
             parts.append("[$accent b]read-only[/]")
         return "  ".join(parts)
 
-    def update_status(self) -> None:
+    def console_screen(self) -> ConsoleScreen | None:
+        """The screen shown, when it is one of the console's own (not a dialog)."""
         try:
             screen = self.screen
         except ScreenStackError:  # not started yet, or closing
-            return
-        if isinstance(screen, ConsoleScreen):
+            return None
+        return screen if isinstance(screen, ConsoleScreen) else None
+
+    def update_status(self) -> None:
+        screen = self.console_screen()
+        if screen is not None:
             screen.show_status(self.status_markup())
 
     # -- actions -----------------------------------------------------------------------------
@@ -242,8 +251,8 @@ class EdgeConsole(App[None]):
     def action_reload(self) -> None:
         """Fetch the current screen's data now."""
         self.load_device()
-        screen = self.screen
-        if isinstance(screen, ConsoleScreen):
+        screen = self.console_screen()
+        if screen is not None:
             screen.reload()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

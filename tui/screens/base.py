@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult, SystemCommand
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
@@ -89,6 +90,8 @@ class ConsoleScreen(Screen[None]):
     async def _load(self) -> None:
         try:
             await self.load(self.api)
+        except NoMatches:  # the screen is being taken down (the console is closing)
+            return
         except Exception as exc:
             self.console.report(exc, f"loading the {self.MODE} screen")
             return

@@ -109,7 +109,8 @@ class ExperimentsScreen(ConsoleScreen):
                         table.update_cell(info["name"], column, new)
         if not experiments:
             self.query_one("#log-title", Static).update(
-                "No experiments configured: add \\[\\[experiment]] entries on the Config screen (8)."
+                "No experiments configured: add \\[\\[experiment]] entries on the Config "
+                "screen (8)."
             )
             return
         await self.load_log(api)

@@ -3,7 +3,9 @@
 The parking experiment (an ``[[experiment]]`` named ``parking``, or any experiment that writes
 ``free`` and ``occupied``) publishes, under its name:
 
-- ``<experiment>/<bay>/occupied`` per bay (true/false; a flagged value shows as unknown),
+- ``<experiment>/<bay>.occupied`` per bay (true/false; a flagged value shows as unknown);
+  ``<experiment>/<bay>/occupied`` is read too, should stream names ever allow the deeper form
+  (experiments' quantities have no ``/`` today),
 - ``<experiment>/free``, ``<experiment>/occupied`` and ``<experiment>/total`` counts.
 
 When the counts are missing they are counted from the bays. Without such an experiment running
@@ -71,6 +73,8 @@ def parking_view(prefix: str, latest: Mapping[str, Latest]) -> ParkingView:
             continue
         rest = stream[len(prefix) + 1 :]
         bay, _, quantity = rest.rpartition("/")
+        if not bay and rest.endswith(".occupied"):
+            bay, quantity = rest.removesuffix(".occupied"), "occupied"
         if bay and quantity == "occupied":
             bays.append(Bay(bay, occupied_of(latest[stream])))
         elif not bay and quantity in COUNTS:
@@ -188,5 +192,5 @@ class ParkingScreen(ConsoleScreen):
         self.query_one("#sensor-bays", BayGrid).show(own)
 
     def on_live(self, changes: Changes) -> None:
-        if any(s.endswith(("/occupied", "/free", "/total")) for s in changes.streams):
+        if any(s.endswith(("occupied", "/free", "/total")) for s in changes.streams):
             self.paint()
