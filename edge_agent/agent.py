@@ -4,10 +4,16 @@
 
     drivers ──Reading──▶ hub ──▶ batch writer (thread) ──▶ store (SQLite, WAL)
 
-Start-up opens the store (a corrupt or unusable one stops the agent with a clear message),
-starts the writer thread, then each enabled sensor's driver under the supervisor. Stopping
+Start-up opens the store (a damaged database is set aside and replaced by a fresh one with an
+alert event, see :mod:`edge_agent.store.recovery`; an unusable one stops the agent with a clear
+message), starts the writer thread, then each enabled sensor's driver under the supervisor. Stopping
 (SIGTERM, SIGINT, or :meth:`Agent.request_stop`) stops the drivers, hands every reading still in
 the hub to the writer, commits them and closes the database.
+
+Every reading published while the clock is not synchronised goes past the
+:class:`~edge_agent.store.ClockWatch`, so that its time is corrected once the clock is
+(:mod:`edge_agent.store.clocksync`); a full disk makes the writer drop the oldest readings,
+counted (:func:`edge_agent.store.retention.make_room`).
 """
 
 from __future__ import annotations
@@ -31,10 +37,10 @@ from .discovery import Discovery
 from .driver import Driver, load_driver
 from .experiments.runner import ExperimentRunner
 from .hub import Hub, Subscription
-from .readings import Reading
+from .readings import Quality, Reading
 from .resources import Resources
-from .store import BatchWriter, RetentionPolicy, Store
-from .store.retention import apply_retention
+from .store import BatchWriter, ClockWatch, RetentionPolicy, Store, open_store
+from .store.retention import apply_retention, make_room
 from .supervisor import Supervisor
 from .systemd import Notifier
 from .uplink.forwarder import Uplink
@@ -75,6 +81,8 @@ class Agent:
         clock: the wall clock (injectable for tests).
         on_reading: an extra consumer of every reading (the demo's live view), called on the
             event loop.
+        hook_timeout: seconds an experiment's hook may take before the experiment counts as
+            hung and is restarted.
     """
 
     def __init__(
@@ -84,10 +92,13 @@ class Agent:
         logger: logging.Logger,
         clock: Clock | None = None,
         on_reading: Callable[[Reading], None] | None = None,
+        hook_timeout: float = 30.0,
     ) -> None:
         self.config = config
         self.log = logger
         self.clock = clock or SystemClock(trust=config.device.trust_clock)
+        self.clock_watch = ClockWatch(self.clock)
+        self.hook_timeout = hook_timeout
         self.hub = Hub()
         self.supervisor = Supervisor(logger.getChild("supervisor"))
         self.notifier = Notifier()
@@ -99,12 +110,15 @@ class Agent:
         self._stop = asyncio.Event()
         self._started = time.monotonic()
         store_cfg = config.store
+        store_log = logger.getChild("store")
         self.writer = BatchWriter(
-            lambda: Store(store_cfg.data_dir),
+            lambda: open_store(store_cfg.data_dir, logger=store_log),
             flush_count=store_cfg.flush_count,
             flush_interval=store_cfg.flush_interval,
             on_commit=self._committed,
-            logger=logger.getChild("store"),
+            on_full=self._make_room,
+            clock_watch=self.clock_watch,
+            logger=store_log,
         )
         self.retention = RetentionPolicy(max_age=store_cfg.max_age, max_bytes=store_cfg.max_size)
         self._store_sub: Subscription | None = None
@@ -153,12 +167,14 @@ class Agent:
 
     def _publish(self, reading: Reading) -> None:
         """Hand a reading of a driver or an experiment to the hub (and the extra consumer)."""
+        if reading.quality & Quality.CLOCK_UNSYNCED:
+            self.clock_watch.note(reading)
         self.hub.publish(reading)
         if self._on_reading is not None:
             self._on_reading(reading)
 
     def _make_drivers(self) -> None:
-        publish = self.hub.publish if self._on_reading is None else self._publish
+        publish = self._publish
         for sensor in self.config.sensors:
             if not sensor.enabled:
                 continue
@@ -182,11 +198,12 @@ class Agent:
             runner = ExperimentRunner(
                 self.config.experiment_manifests[entry.name],
                 self.config.experiment_params[entry.name],
-                publish=self.hub.publish if self._on_reading is None else self._publish,
+                publish=self._publish,
                 record_event=self._record_event,
                 clock=self.clock,
                 resources=self.resources,
                 logger=self.log.getChild(f"experiment.{entry.name}"),
+                hook_timeout=self.hook_timeout,
             )
             self.experiments[entry.name] = runner
             self.supervisor.start(
@@ -214,10 +231,27 @@ class Agent:
             self.notifier.watchdog()
             self.notifier.status(self.stats().line())
             self._count_input_errors()
+            self._follow_clock()
             if time.monotonic() >= next_retention:
                 next_retention = time.monotonic() + self.config.store.retention_interval
                 self.writer.call(self._apply_retention)
             await asyncio.sleep(tick)
+
+    def _follow_clock(self) -> None:
+        """Notice the clock's synchronisation (the writer then corrects) and its steps."""
+        step = self.clock_watch.check()
+        if self.clock_watch.correction_due():
+            self.writer.wake()
+        if step is None:
+            return
+        at = self.clock.now()
+        message = f"the synchronised clock stepped by {step.seconds:+.3f} s"
+        self.log.warning("%s; readings keep their commit order", message)
+        self.writer.call(
+            lambda store: store.record_event(
+                "clock", message, severity="warning", data={"step_s": step.seconds}, at=at
+            )
+        )
 
     def _count_input_errors(self) -> None:
         """Add the drivers' new input errors to the store's persistent counters.
@@ -249,6 +283,18 @@ class Agent:
             self.log.warning(
                 "retention dropped %d readings (%d not yet synced)", result.total, result.unsynced
             )
+
+    def _make_room(self, store: Store) -> int:
+        # Runs in the writer thread when a commit found the disk full.
+        synced = store.outbox_cursor() if self.config.uplink is not None else None
+        result = make_room(store, self.retention, now=self.clock.now(), synced_row=synced)
+        if result.total:
+            self.log.warning(
+                "disk full: dropped the %d oldest readings (%d not yet synced) to store new ones",
+                result.total,
+                result.unsynced,
+            )
+        return result.total
 
     async def run(self) -> None:
         """Run until :meth:`request_stop` or SIGTERM/SIGINT, then stop cleanly."""

@@ -7,17 +7,27 @@ is a random 64-bit value created with the database, so ids stay unique across re
 agent and across a database that had to be replaced. The region deduplicates by
 ``(device id, reading id)``. One process writes a data directory at a time: the writing store
 holds an exclusive lock on ``readings.db.lock``.
+
+What the store does when things go wrong: a damaged database at start is set aside and
+replaced (:mod:`.recovery`); a full disk drops the oldest readings, counted
+(:func:`.retention.make_room`); readings taken before the clock was synchronised are corrected
+once it is (:mod:`.clocksync`).
 """
 
 from .batching import BatchWriter
-from .database import Store, StoredReading, StreamStats
+from .clocksync import ClockWatch
+from .database import Store, StoredReading, StoreFullError, StreamStats
+from .recovery import open_store
 from .retention import RetentionPolicy, RetentionResult
 
 __all__ = [
     "BatchWriter",
+    "ClockWatch",
     "RetentionPolicy",
     "RetentionResult",
     "Store",
+    "StoreFullError",
     "StoredReading",
     "StreamStats",
+    "open_store",
 ]

@@ -5,25 +5,41 @@ list; the thread commits them when ``flush_count`` are pending or ``flush_interv
 have passed since the oldest pending one, whichever comes first. Few, large transactions spare
 the SD card and keep the event loop free of disk work. Other work on the database (events,
 retention) goes through :meth:`BatchWriter.call` so that one thread does all writing.
+
+When a commit fails because the disk is full, the writer asks ``on_full`` to make room (the
+agent drops the oldest readings, :func:`~edge_agent.store.retention.make_room`) and tries
+again at once; otherwise it keeps the batch in memory and retries with backoff. Readings it had
+to drop because its memory bound was reached are counted in ``dropped.writer_overflow`` as soon
+as a commit succeeds again. With a :class:`~edge_agent.store.clocksync.ClockWatch`, each batch
+records which of its rows were taken before the clock was synchronised, and the writer corrects
+their times once it is.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from ..errors import StoreError
 from ..readings import Reading
-from .database import Store
+from .clocksync import ClockWatch
+from .database import Store, StoreFullError
 
 T = TypeVar("T")
 
 CommitHook = Callable[[int, int], None]
 """Called in the writer thread after each commit with (last row id, readings committed)."""
+
+FullHook = Callable[[Store], int]
+"""Called in the writer thread when the disk is full; returns how many readings it dropped."""
+
+RESERVE_RETRY: Final = 30.0
+"""Seconds between two attempts to make the reserve file anew after the disk was full."""
 
 
 class BatchWriter:
@@ -37,6 +53,8 @@ class BatchWriter:
             are dropped and counted in :attr:`dropped` (and the persistent counter
             ``dropped.writer_overflow``).
         on_commit: see :data:`CommitHook`.
+        on_full: see :data:`FullHook`.
+        clock_watch: records and corrects readings taken before the clock's synchronisation.
     """
 
     def __init__(
@@ -47,6 +65,8 @@ class BatchWriter:
         flush_interval: float = 1.0,
         max_pending: int = 200_000,
         on_commit: CommitHook | None = None,
+        on_full: FullHook | None = None,
+        clock_watch: ClockWatch | None = None,
         logger: logging.Logger,
     ) -> None:
         self._open_store = open_store
@@ -54,6 +74,10 @@ class BatchWriter:
         self.flush_interval = flush_interval
         self.max_pending = max_pending
         self._on_commit = on_commit
+        self._on_full = on_full
+        self._clock_watch = clock_watch
+        self._dropped_counted = 0
+        self._reserve_retry_at: float | None = None
         self._log = logger
         self._cond = threading.Condition()
         self._pending: list[Reading] = []
@@ -124,6 +148,11 @@ class BatchWriter:
             self._cond.notify()
         return future
 
+    def wake(self) -> None:
+        """Let the thread look for work it was not told about (a clock correction that is due)."""
+        with self._cond:
+            self._cond.notify()
+
     def flush(self, timeout: float | None = None) -> int:
         """Commit what is pending now and return the last committed row id (blocking)."""
         return self.call(lambda store: self.last_row).result(timeout)
@@ -134,6 +163,7 @@ class BatchWriter:
         try:
             self._store = self._open_store()
             self.last_row = self._store.last_row()
+            self._store.ensure_reserve()
         except BaseException as exc:
             self._start_error = exc
             self._ready.set()
@@ -171,6 +201,23 @@ class BatchWriter:
                         time.sleep(min(0.25 * 2**failures, 30.0))
                         continue
                 failures = 0
+                if batch:
+                    self._after_commit(store)
+                watch = self._clock_watch
+                if watch is not None and watch.correction_due():
+                    try:
+                        result = watch.correct(store)
+                    except (StoreError, sqlite3.Error) as exc:
+                        self._log.error("cannot correct the times of readings: %s", exc)
+                    else:
+                        if result is not None and result.corrected:
+                            self._log.info(
+                                "clock synchronised: moved %d readings taken before it by "
+                                "%+.3f to %+.3f s",
+                                result.corrected,
+                                result.shift_min,
+                                result.shift_max,
+                            )
                 for fn, future in calls:
                     if future.set_running_or_notify_cancel():
                         try:
@@ -187,20 +234,58 @@ class BatchWriter:
     def _due(self) -> bool:
         if self._stopping or self._calls or len(self._pending) >= self.flush_count:
             return True
+        if self._clock_watch is not None and self._clock_watch.correction_due():
+            return True
         return bool(self._pending) and (
             time.monotonic() - self._oldest_pending >= self.flush_interval
         )
 
     def _commit(self, store: Store, batch: list[Reading]) -> bool:
-        try:
-            last = store.write(batch)
-        except StoreError as exc:
-            self.write_errors += 1
-            self.last_error = str(exc)
-            self._log.error("%s; keeping them in memory and retrying", exc)
-            return False
+        watch = self._clock_watch
+        for attempt in range(2):
+            spans = watch.spans(batch) if watch is not None else None
+            try:
+                last = store.write(batch, also=None if spans is None else spans.record)
+            except StoreError as exc:
+                self.write_errors += 1
+                self.last_error = str(exc)
+                if attempt == 0 and isinstance(exc, StoreFullError) and self._make_room(store):
+                    continue
+                self._log.error("%s; keeping them in memory and retrying", exc)
+                return False
+            break
+        if watch is not None and spans is not None:
+            watch.consumed(spans)
         self.committed += len(batch)
         self.last_row = last
         if self._on_commit is not None:
             self._on_commit(last, len(batch))
         return True
+
+    def _make_room(self, store: Store) -> bool:
+        """Ask ``on_full`` to drop old readings; whether it dropped any."""
+        if self._on_full is None:
+            return False
+        self._reserve_retry_at = time.monotonic() + RESERVE_RETRY
+        try:
+            return self._on_full(store) > 0
+        except (StoreError, sqlite3.Error) as exc:
+            self._log.error("the disk is full and no room could be made: %s", exc)
+            return False
+
+    def _after_commit(self, store: Store) -> None:
+        """Count overflow drops and remake the reserve file once the disk has room again."""
+        try:
+            if self.dropped > self._dropped_counted:
+                dropped = self.dropped
+                store.add_counter("dropped.writer_overflow", dropped - self._dropped_counted)
+                self._dropped_counted = dropped
+            retry_at = self._reserve_retry_at
+            if retry_at is not None and time.monotonic() >= retry_at:
+                if store.ensure_reserve():
+                    self._reserve_retry_at = None
+                    self._log.info("the disk has room again; the store's reserve is back")
+                else:
+                    self._reserve_retry_at = time.monotonic() + RESERVE_RETRY
+        except (StoreError, sqlite3.Error) as exc:
+            self._log.warning("cannot update the store's counters: %s", exc)

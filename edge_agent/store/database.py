@@ -1,15 +1,29 @@
-"""The SQLite database behind the store: opening, migrating, writing and querying readings."""
+"""The SQLite database behind the store: opening, migrating, writing and querying readings.
+
+Opening for writing checks the file before trusting it: the SQLite header, the file's length
+against the page count the header records (a truncated file), and ``PRAGMA quick_check`` where
+that is cheap (files up to :data:`QUICK_CHECK_ALWAYS` bytes) or needed (up to
+:data:`QUICK_CHECK_AFTER_CRASH` bytes when a WAL file left by a writer that did not close is
+found). A file that fails raises :class:`~edge_agent.errors.StoreCorruptError`;
+:func:`edge_agent.store.recovery.open_store` sets it aside and starts a fresh one.
+
+A full disk makes :meth:`Store.write` raise :class:`StoreFullError`. The writing store keeps a
+reserve file (``readings.db-reserve``, :data:`RESERVE_BYTES`) on the data directory's file
+system; releasing it gives SQLite room to delete old readings and checkpoint its WAL when
+nothing else is left (see :func:`edge_agent.store.retention.make_room`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -19,7 +33,77 @@ from ..readings import Quality, Reading, Value, stream_matcher
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 DB_FILENAME: Final = "readings.db"
+RESERVE_SUFFIX: Final = "-reserve"
+RESERVE_BYTES: Final = 8 * 1024 * 1024
+"""Size of the reserve file: room for a checkpoint of a full WAL (SQLite checkpoints at about
+4 MB) and for the deletion that makes room, when the disk is otherwise full."""
+QUICK_CHECK_ALWAYS: Final = 32 * 1024 * 1024
+"""Databases up to this size get ``PRAGMA quick_check`` at every start (well under a second
+on a Pi 4)."""
+QUICK_CHECK_AFTER_CRASH: Final = 512 * 1024 * 1024
+"""Databases up to this size get ``PRAGMA quick_check`` when the last writer did not close (a
+WAL file is left); larger ones are trusted to SQLite's own checks as pages are read, so that
+a start never outlasts systemd's start timeout."""
 _US: Final = 1_000_000
+_SQLITE_CORRUPT: Final = 11
+_SQLITE_FULL: Final = 13
+_SQLITE_NOTADB: Final = 26
+_HEADER: Final = b"SQLite format 3\x00"
+
+
+class StoreFullError(StoreError):
+    """The file system of the data directory is full; nothing of the batch was stored."""
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """Whether a SQLite error says the file is damaged (``SQLITE_CORRUPT``, ``SQLITE_NOTADB``)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlite3.DatabaseError)
+        and code is not None
+        and (code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB))
+    )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a SQLite or OS error says the disk is full (``SQLITE_FULL``, ``ENOSPC``)."""
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == _SQLITE_FULL
+
+
+def file_damage(path: Path, *, wal: bool = False) -> str | None:
+    """What is wrong with the database file at ``path`` by its header and length, or None.
+
+    Reads 100 bytes; does not open the database. A missing or empty file is not damaged (SQLite
+    makes a new database of it). With a ``wal`` left by a writer that did not close, only the
+    header is judged: the file may be in the middle of a checkpoint that the WAL completes.
+    """
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return None
+        with path.open("rb") as f:
+            header = f.read(100)
+    except FileNotFoundError:
+        return None
+    if len(header) < 100 or not header.startswith(_HEADER):
+        return f"it does not start with the SQLite header ({len(header)} bytes read)"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size < 512 or page_size & (page_size - 1):
+        return f"its header gives an impossible page size ({page_size})"
+    if wal:
+        return None
+    if size % page_size:
+        return f"its length ({size} bytes) is not a whole number of {page_size}-byte pages"
+    # The header's page count is valid when its "version valid for" matches the change counter.
+    pages = int.from_bytes(header[28:32], "big")
+    if header[92:96] == header[24:28] and pages * page_size > size:
+        held = size // page_size
+        return f"it is truncated: the header counts {pages} pages, the file holds {held}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +177,35 @@ class Store:
         self.path = self.data_dir / DB_FILENAME
         self.readonly = readonly
         self._lock_fd: int | None = None
+        crashed = False
         if not readonly:
             self._lock()
-        self._conn = self._connect()
+            crashed = _leftover_wal(self.path)
+            damage = file_damage(self.path, wal=crashed)
+            if damage is not None:
+                self._unlock()
+                raise StoreCorruptError(f"{self.path} is not a usable SQLite database: {damage}")
+        try:
+            self._conn = self._connect()
+        except BaseException:
+            self._unlock()
+            raise
         self._streams: dict[str, tuple[int, str, str]] = {}
-        if not readonly:
-            self._migrate()
-        self.uid = self._read_uid()
-        self._load_streams()
-        self._next_row = max(self.last_row(), int(self.meta("row_floor", 0))) + 1
+        try:
+            if not readonly:
+                self._quick_check(crashed)
+                self._migrate()
+            self.uid = self._read_uid()
+            self._load_streams()
+            self._next_row = max(self.last_row(), int(self.meta("row_floor", 0))) + 1
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            if is_corruption(exc):
+                raise StoreCorruptError(f"{self.path} is damaged: {exc}") from exc
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        except BaseException:
+            self.close()
+            raise
 
     def _lock(self) -> None:
         try:
@@ -118,6 +222,19 @@ class Store:
                 "(systemctl stop edge-agent) or give this one another store.data_dir"
             ) from None
         self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _quick_check(self, crashed: bool) -> None:
+        size = self.path.stat().st_size
+        if size > (QUICK_CHECK_AFTER_CRASH if crashed else QUICK_CHECK_ALWAYS):
+            return
+        problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise StoreCorruptError(f"{self.path} is damaged: {'; '.join(problems)}")
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -144,6 +261,8 @@ class Store:
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=OFF")
             except sqlite3.DatabaseError as exc:
+                if not is_corruption(exc):  # locked, I/O error, full: the file may be fine
+                    raise StoreError(f"cannot open {self.path}: {exc}") from exc
                 raise StoreCorruptError(
                     f"{self.path} is not a usable SQLite database ({exc}); move it aside "
                     "and the agent creates a fresh one"
@@ -196,9 +315,7 @@ class Store:
     def close(self) -> None:
         """Close the database; in WAL mode the last connection also checkpoints the WAL."""
         self._conn.close()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._unlock()
 
     def __enter__(self) -> Store:
         return self
@@ -228,10 +345,18 @@ class Store:
         self._streams[reading.stream] = (sid, reading.unit, kind)
         return sid
 
-    def write(self, readings: Sequence[Reading]) -> int:
+    def write(
+        self,
+        readings: Sequence[Reading],
+        *,
+        also: Callable[[sqlite3.Connection, int], None] | None = None,
+    ) -> int:
         """Commit ``readings`` in one transaction and return the last row id written.
 
         The readings are stored once this returns; on any error nothing of the batch is.
+        ``also(connection, first_row)`` runs inside the same transaction after the inserts
+        (the clock correction records which rows were taken before the clock was synchronised).
+        :class:`StoreFullError` says the disk is full.
         """
         if not readings:
             return 0
@@ -251,10 +376,16 @@ class Store:
                     "INSERT INTO readings (id, stream, t, value, quality) VALUES (?, ?, ?, ?, ?)",
                     rows,
                 )
+                if also is not None:
+                    also(self._conn, first)
         except sqlite3.Error as exc:
             # A failed transaction may have created stream rows that were rolled back.
             self._streams.clear()
             self._load_streams()
+            if is_disk_full(exc):
+                raise StoreFullError(
+                    f"cannot write {len(readings)} readings to {self.path}: the disk is full"
+                ) from exc
             raise StoreError(
                 f"cannot write {len(readings)} readings to {self.path}: {exc}"
             ) from exc
@@ -503,10 +634,72 @@ class Store:
         """Number of readings stored."""
         return int(self._conn.execute("SELECT count(*) FROM readings").fetchone()[0])
 
+    # -- room on a full disk ---------------------------------------------------------------
+
+    @property
+    def reserve_path(self) -> Path:
+        """The reserve file kept beside the database (see the module docstring)."""
+        return self.path.with_name(DB_FILENAME + RESERVE_SUFFIX)
+
+    def ensure_reserve(self, size: int = RESERVE_BYTES) -> bool:
+        """Create the reserve file if it is missing and the disk has room for it twice over.
+
+        Returns whether the reserve is in place. Blocks are allocated for real
+        (``posix_fallocate``), so the space is held, not promised.
+        """
+        path = self.reserve_path
+        if path.exists():
+            return True
+        try:
+            stat = os.statvfs(self.data_dir)
+            if stat.f_bavail * stat.f_frsize < 2 * size:
+                return False
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            return False
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            return False
+        os.close(fd)
+        return True
+
+    def release_reserve(self) -> int:
+        """Delete the reserve file to give its space to SQLite; returns the bytes freed."""
+        try:
+            size = self.reserve_path.stat().st_size
+            self.reserve_path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def checkpoint(self, mode: str = "TRUNCATE") -> bool:
+        """Copy the WAL into the database (``PRAGMA wal_checkpoint``); False if incomplete.
+
+        ``TRUNCATE`` also gives the WAL file's space back to the file system.
+        """
+        if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
+            raise ValueError(f"unknown checkpoint mode {mode!r}")
+        try:
+            busy, _, _ = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        except sqlite3.Error:
+            return False
+        return not busy
+
     @property
     def connection(self) -> sqlite3.Connection:
         """The underlying connection, for the store's own helpers (retention)."""
         return self._conn
+
+
+def _leftover_wal(path: Path) -> bool:
+    """Whether a non-empty WAL file lies beside the database: its last writer did not close."""
+    try:
+        return os.stat(f"{path}-wal").st_size > 0
+    except FileNotFoundError:
+        return False
 
 
 class _Commit:

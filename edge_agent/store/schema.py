@@ -47,6 +47,22 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             data TEXT
         )""",
     ),
+    # 1 -> 2: readings taken before the clock was synchronised, for their correction
+    # (edge_agent/store/clocksync.py). One row per stretch of rows taken with one offset
+    # between the wall clock and the monotonic clock of one boot.
+    (
+        """CREATE TABLE clock_segments (
+            id INTEGER PRIMARY KEY,
+            boot TEXT NOT NULL,
+            offset_us INTEGER NOT NULL,
+            first_row INTEGER NOT NULL,
+            last_row INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'corrected', 'lost')),
+            shift_us INTEGER
+        )""",
+        "CREATE INDEX clock_segments_pending ON clock_segments (state, boot)",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
