@@ -14,6 +14,7 @@ stays light on a slow SSH link. Nothing waits for the agent on the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
@@ -25,12 +26,13 @@ from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from edge_agent.api.client import ApiClient, ApiError
 from edge_agent.api.models import DeviceInfo
 
 from .format import clock_text, duration_text
-from .link import LinkState, Target
+from .link import LinkState, Target, TrackedConnector
 from .live import LiveCache
 from .screens import SCREENS
 from .screens.base import ConsoleScreen
@@ -81,7 +83,10 @@ class EdgeConsole(App[None]):
     ) -> None:
         super().__init__()
         self.target = target or Target()
-        self.api = api if api is not None else self.target.client()
+        self.connections: TrackedConnector | None = None
+        if api is None:
+            api, self.connections = self.target.client()
+        self.api = api
         self.where = self.api.description
         self.read_only = read_only
         self.clock = clock
@@ -107,20 +112,23 @@ class EdgeConsole(App[None]):
             self.follow_live()
 
     async def on_unmount(self) -> None:
+        self.workers.cancel_all()
         await self.api.close()
+        if self.connections is not None:
+            await self.connections.close_all()
 
     # -- the connection ----------------------------------------------------------------------
 
     def link_up(self, instance: str | None = None) -> None:
         """The agent answered (``instance``: the one the live stream greeted with)."""
+        previous = self.link
         restarted = (
-            instance is not None
-            and self.link.instance is not None
-            and instance != self.link.instance
+            instance is not None and previous.instance is not None and instance != previous.instance
         )
-        self.set_link(self.link.up(self.clock(), instance))
-        if restarted:
+        self.set_link(previous.up(self.clock(), instance))
+        if restarted or self.device is None:
             self.load_device()
+        if restarted:
             screen = self.console_screen()
             if screen is not None:
                 screen.reload()
@@ -186,6 +194,21 @@ class EdgeConsole(App[None]):
             self.link_down(error, delay)
             await asyncio.sleep(delay)
 
+    async def pause_live(self) -> None:
+        """Close the live stream (before a config apply restarts the agent; it is opened again
+        with :meth:`resume_live`). An agent that stops with live clients attached may fail to
+        restart (see tui/README.md), so the console lets go of it first."""
+        for worker in list(self.workers):
+            if worker.group == "live":
+                worker.cancel()
+                with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                    await worker.wait()
+
+    def resume_live(self) -> None:
+        """Follow the live stream again."""
+        if self.follow:
+            self.follow_live()
+
     def flush_live(self) -> None:
         """Hand what the live stream brought to the current screen, in one batch."""
         changes = self.cache.take_changes()
@@ -193,10 +216,9 @@ class EdgeConsole(App[None]):
             self.update_status()
         screen = self.console_screen()
         if changes and screen is not None and screen.ready:
-            try:
+            # NoMatches: the screen is being taken down (the console is closing).
+            with contextlib.suppress(NoMatches):
                 screen.on_live(changes)
-            except NoMatches:  # the screen is being taken down (the console is closing)
-                pass
 
     # -- status line -------------------------------------------------------------------------
 

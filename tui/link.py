@@ -10,12 +10,13 @@ and a request that fails marks the link down until the next one succeeds.
 from __future__ import annotations
 
 import os
+import shlex
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from edge_agent.api.client import ApiClient
+from edge_agent.api.client import ApiClient, Connector, command_connector, unix_connector
 from edge_agent.api.paths import find_socket
 
 CONFIG_ENV: Final = "EDGE_AGENT_CONFIG"
@@ -41,6 +42,33 @@ def configured_socket(config: Path | None = None) -> Path | None:
     return Path(socket) if isinstance(socket, str) and socket else None
 
 
+class TrackedConnector:
+    """Opens connections like ``connector`` and keeps hold of them, so that the console can
+    close every one it still has when it quits, also those of requests cut off mid-way."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self.channels: list[Any] = []
+
+    async def __call__(self) -> Any:
+        channel = await self.connector()
+        self.channels = [c for c in self.channels if not _closed(c)]
+        self.channels.append(channel)
+        return channel
+
+    async def close_all(self) -> None:
+        """Close the connections still open."""
+        channels, self.channels = self.channels, []
+        for channel in channels:
+            if not _closed(channel):
+                await channel.close()
+
+
+def _closed(channel: Any) -> bool:
+    process = channel.process
+    return bool(channel.writer.is_closing()) and (process is None or process.returncode is not None)
+
+
 @dataclass(frozen=True)
 class Target:
     """Where the agent is: a local socket, or a remote device through SSH.
@@ -59,17 +87,30 @@ class Target:
     remote_command: str = "edge-agent"
     timeout: float = 10.0
 
-    def client(self) -> ApiClient:
-        """A client for this target (opens nothing yet)."""
+    def ssh_command(self) -> list[str]:
+        """``ssh -o BatchMode=yes [options] HOST edge-agent api bridge [--socket PATH]``: what
+        :meth:`edge_agent.api.client.ApiClient.ssh` runs, BatchMode so that ssh never asks
+        for a password on the terminal the console owns."""
+        assert self.ssh
+        remote = [self.remote_command, "api", "bridge"]
+        if self.socket is not None:
+            remote += ["--socket", str(self.socket)]
+        return ["ssh", "-o", "BatchMode=yes", *self.ssh_options, self.ssh, shlex.join(remote)]
+
+    def client(self) -> tuple[ApiClient, TrackedConnector]:
+        """A client for this target (opens nothing yet), and its connections."""
         if self.ssh:
-            return ApiClient.ssh(
-                self.ssh,
-                ssh_options=self.ssh_options,
-                socket=str(self.socket) if self.socket else None,
-                remote_command=self.remote_command,
+            tracked = TrackedConnector(command_connector(self.ssh_command()))
+            client = ApiClient(
+                tracked,
+                description=f"{self.ssh} over SSH",
                 timeout=max(self.timeout, 20.0),
+                max_connections=2,
             )
-        return ApiClient.unix(self.socket or configured_socket(), timeout=self.timeout)
+            return client, tracked
+        path = find_socket(self.socket or configured_socket())
+        tracked = TrackedConnector(unix_connector(path))
+        return ApiClient(tracked, description=str(path), timeout=self.timeout), tracked
 
     def describe(self) -> str:
         """``pi@lab-pi.local (ssh)`` or the socket path, for the status line."""

@@ -97,7 +97,7 @@ class ConsoleScreen(Screen[None]):
             return
         self.loads += 1
         self.ready = True
-        self.console.set_link(self.console.link.up(self.console.clock()))
+        self.console.link_up()
 
     async def load(self, api: ApiClient) -> None:
         """Fetch what the screen shows, and show it (runs in a worker)."""

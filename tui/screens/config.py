@@ -247,10 +247,12 @@ class ConfigScreen(ConsoleScreen):
     async def apply(self, text: str) -> None:
         """Send the text, then wait for the agent's verdict."""
         self.applying = True
+        await self.console.pause_live()
         try:
             await self._apply(text)
         finally:
             self.applying = False
+            self.console.resume_live()
 
     async def _apply(self, text: str) -> None:
         api = self.api
