@@ -250,7 +250,7 @@ class DiscoveryConfig(_Section):
     def _enabled_choice(cls, value: object) -> object:
         if isinstance(value, bool) or value == "auto":
             return value
-        raise ConfigError(f"enabled = {value!r} is not understood; give true, false or \"auto\"")
+        raise ConfigError(f'enabled = {value!r} is not understood; give true, false or "auto"')
 
 
 class AgentConfig(_Section):
