@@ -31,6 +31,7 @@ from .http import HttpError, Request, Response, StreamResponse
 from .live import LiveSession
 from .logbuffer import level_number
 from .models import (
+    ApplyRecord,
     ApplyReply,
     BackupInfo,
     ConfigInfo,
@@ -558,9 +559,9 @@ class Routes:
         agent = self.agent
         path = self.s.config_path
 
-        def read() -> tuple[str | None, BackupInfo | None]:
+        def read() -> tuple[str | None, BackupInfo | None, ApplyRecord | None]:
             if path is None:
-                return None, None
+                return None, None, None
             try:
                 text = path.read_text(encoding="utf-8")
             except OSError:
@@ -570,14 +571,19 @@ class Routes:
                 modified: float | None = backup.stat().st_mtime
             except OSError:
                 modified = None
-            return text, {"path": str(backup), "exists": modified is not None, "modified": modified}
+            info: BackupInfo = {
+                "path": str(backup),
+                "exists": modified is not None,
+                "modified": modified,
+            }
+            return text, info, read_record(path)
 
-        text, backup = await asyncio.to_thread(read)
+        text, backup, record = await asyncio.to_thread(read)
         info: ConfigInfo = {
             "path": str(path.absolute()) if path else None,
             "text": text,
             "effective": agent.config.model_dump(mode="json", by_alias=True),
-            "apply": read_record(path) if path else None,
+            "apply": record,
             "backup": backup,
         }
         return Response.json(info)
