@@ -99,7 +99,10 @@ def bind_socket(path: Path, group: str | None, log: logging.Logger) -> socket.so
                 )
             else:
                 try:
-                    os.chown(path, -1, gid)
+                    # Under the unit (Group=edge-agent) the socket has the group already, and
+                    # its system call filter refuses chown.
+                    if os.stat(path).st_gid != gid:
+                        os.chown(path, -1, gid)
                 except PermissionError:
                     log.warning(
                         "cannot hand the API socket to group %r: this agent's user is not a "
