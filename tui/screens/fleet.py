@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Static
 from edge_agent.api.client import ApiClient
 from edge_agent.api.models import DeviceInfo, Peer, PeersReply
 
-from ..format import clock_text, duration_text, size_text
+from ..format import clock_text, duration_text, shorten, size_text
 from .base import ConsoleScreen
 
 REGION_NOT_EXPOSED = (
@@ -56,29 +56,32 @@ def device_markup(device: DeviceInfo) -> str:
     return "\n".join(lines)
 
 
+PEER_COLUMNS = (
+    ("kind", 6),
+    ("device", 16),
+    ("place", 14),
+    ("health", 8),
+    ("address", 14),
+    ("seen", 8),
+)
+"""The lab table's columns and widths (they fit 80 columns)."""
+
+
 def peer_row(peer: Peer, tz: tzinfo | None) -> tuple[str, ...]:
-    """One row of the lab table: kind, name, place, version, health, address, seen."""
+    """One row of the lab table: kind, name, place, health, address, seen."""
     txt = peer["txt"]
+    name = peer["name"].split("._", 1)[0]
     if peer["kind"] == "broker":
-        place, version, health = "", "", ""
-        name = peer["name"]
+        place, health = "", ""
     else:
-        name = txt.get("id") or peer["name"]
-        place = " · ".join(p for p in (txt.get("city", ""), txt.get("lab", "")) if p)
-        version = txt.get("version", "")
+        name = txt.get("id") or name
+        place = txt.get("lab", "") or txt.get("city", "")
         health = txt.get("health", "")
     address = ", ".join(peer["addresses"]) or (peer["host"] or "")
     if peer["port"] and peer["kind"] == "broker":
         address += f":{peer['port']}"
-    return (
-        peer["kind"],
-        name,
-        place,
-        version,
-        health,
-        address,
-        clock_text(peer["seen"], tz),
-    )
+    cells = (peer["kind"], name, place, health, address, clock_text(peer["seen"], tz))
+    return tuple(shorten(cell, width) for cell, (_, width) in zip(cells, PEER_COLUMNS, strict=True))
 
 
 class FleetScreen(ConsoleScreen):
@@ -98,7 +101,8 @@ class FleetScreen(ConsoleScreen):
             yield Static("", id="this-device", classes="panel")
             yield Static("", id="discovery-note")
             table: DataTable[str] = DataTable(id="peers", cursor_type="row", zebra_stripes=True)
-            table.add_columns("kind", "device", "place", "version", "health", "address", "seen")
+            for label, width in PEER_COLUMNS:
+                table.add_column(label, width=width, key=label)
             yield table
             yield Static("", id="region")
 
@@ -114,9 +118,9 @@ class FleetScreen(ConsoleScreen):
         else:
             count = len(peers["peers"])
             note.update(
-                f"Announced as {peers['announced_as'] or '—'}; "
-                f"{count} other agent{'s' if count != 1 else ''}, "
-                f"{len(peers['brokers'])} broker(s) in the lab"
+                f"Announced as {(peers['announced_as'] or '—').split('._', 1)[0]}; "
+                f"{count} other agent{'s' if count != 1 else ''} and "
+                f"{len(peers['brokers'])} broker{'s' if len(peers['brokers']) != 1 else ''}"
             )
         table = self.query_one("#peers", DataTable)
         rows = {
