@@ -8,11 +8,13 @@ retention) goes through :meth:`BatchWriter.call` so that one thread does all wri
 
 When a commit fails because the disk is full, the writer asks ``on_full`` to make room (the
 agent drops the oldest readings, :func:`~edge_agent.store.retention.make_room`) and tries
-again at once; otherwise it keeps the batch in memory and retries with backoff. Readings it had
-to drop because its memory bound was reached are counted in ``dropped.writer_overflow`` as soon
-as a commit succeeds again. With a :class:`~edge_agent.store.clocksync.ClockWatch`, each batch
-records which of its rows were taken before the clock was synchronised, and the writer corrects
-their times once it is.
+again at once; otherwise it keeps the batch in memory and retries with backoff. Until the disk
+has room for the reserve file again, the writer asks ``on_full`` once more whenever the
+database file runs low on free pages, so that the store never needs a block the disk lacks.
+Readings it had to drop because its memory bound was reached are counted in
+``dropped.writer_overflow`` as soon as a commit succeeds again. With a
+:class:`~edge_agent.store.clocksync.ClockWatch`, each batch records which of its rows were taken
+before the clock was synchronised, and the writer corrects their times once it is.
 """
 
 from __future__ import annotations
@@ -38,8 +40,13 @@ CommitHook = Callable[[int, int], None]
 FullHook = Callable[[Store], int]
 """Called in the writer thread when the disk is full; returns how many readings it dropped."""
 
-RESERVE_RETRY: Final = 30.0
+RESERVE_RETRY: Final = 10.0
 """Seconds between two attempts to make the reserve file anew after the disk was full."""
+
+LOW_FREE_PAGES: Final = 16
+"""While the disk is full, room is made before fewer free pages than this are left in the
+database file (a batch of 1000 readings of one stream takes about 14 pages of 4 kB; dropping
+5000 readings frees about 60)."""
 
 
 class BatchWriter:
@@ -274,18 +281,23 @@ class BatchWriter:
             return False
 
     def _after_commit(self, store: Store) -> None:
-        """Count overflow drops and remake the reserve file once the disk has room again."""
+        """Count overflow drops; while the disk is full, keep free pages in the database file;
+        remake the reserve file once the disk has room again."""
         try:
             if self.dropped > self._dropped_counted:
                 dropped = self.dropped
                 store.add_counter("dropped.writer_overflow", dropped - self._dropped_counted)
                 self._dropped_counted = dropped
             retry_at = self._reserve_retry_at
-            if retry_at is not None and time.monotonic() >= retry_at:
+            if retry_at is None:
+                return
+            if time.monotonic() >= retry_at:
                 if store.ensure_reserve():
                     self._reserve_retry_at = None
                     self._log.info("the disk has room again; the store's reserve is back")
-                else:
-                    self._reserve_retry_at = time.monotonic() + RESERVE_RETRY
+                    return
+                self._reserve_retry_at = time.monotonic() + RESERVE_RETRY
+            if self._on_full is not None and store.free_pages() < LOW_FREE_PAGES:
+                self._on_full(store)
         except (StoreError, sqlite3.Error) as exc:
             self._log.warning("cannot update the store's counters: %s", exc)

@@ -675,6 +675,10 @@ class Store:
             return 0
         return size
 
+    def free_pages(self) -> int:
+        """Pages of the database file that are free for new rows (``PRAGMA freelist_count``)."""
+        return int(self._conn.execute("PRAGMA freelist_count").fetchone()[0])
+
     def checkpoint(self, mode: str = "TRUNCATE") -> bool:
         """Copy the WAL into the database (``PRAGMA wal_checkpoint``); False if incomplete.
 

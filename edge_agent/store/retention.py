@@ -7,10 +7,12 @@ oldest data goes first.
 
 A full disk is the third limit (:func:`make_room`): when a commit fails because the file system
 is full, the writer releases the store's reserve file, drops the oldest ``chunk`` readings in
-one transaction with their counter and event, and checkpoints the WAL into the pages freed, so
-that new readings keep being stored in the space the oldest held. Once the disk has room again
-nothing more is dropped, and the writer makes the reserve file anew
-(:class:`~edge_agent.store.BatchWriter`).
+one transaction with their counter and event, and checkpoints the WAL, so that new readings are
+stored in the pages the oldest held. The WAL file keeps its size (it is reused from its start
+after each checkpoint) and, while the disk stays full, the writer drops the next chunk before
+the database's free pages run out (:class:`~edge_agent.store.BatchWriter`): the store then
+lives within the blocks it already holds, whatever else fills the disk. Once the disk has room
+again nothing more is dropped, and the writer makes the reserve file anew.
 
 Flagged readings of clock segments that wait for the clock's synchronisation
 (:mod:`edge_agent.store.clocksync`) carry a time that is not known yet; retention by age stops
@@ -152,7 +154,9 @@ def make_room(
     """
     released = store.release_reserve()
     conn = store.connection
-    store.checkpoint()  # a checkpoint may complete now that the reserve is gone
+    # A checkpoint may complete now that the reserve is gone. RESTART, not TRUNCATE: the WAL
+    # keeps its blocks, and the next transactions write over it from its start.
+    store.checkpoint("RESTART")
     head = conn.execute(
         "SELECT id FROM readings ORDER BY id LIMIT 1 OFFSET ?", (policy.chunk - 1,)
     ).fetchone()
@@ -199,5 +203,5 @@ def make_room(
             )
     except sqlite3.Error:
         return RetentionResult()
-    store.checkpoint()  # hands the WAL's space back; new readings go into the freed pages
+    store.checkpoint("RESTART")
     return RetentionResult(unsynced=unsynced, by_disk_full=deleted)
