@@ -228,7 +228,7 @@ class EdgeConsole(App[None]):
         if link.connected is False:
             since = clock_text(link.since, self.tz)
             return f"[$error b]✖ unreachable[/] since {since}: {escape(link.error or '')}"
-        parts = []
+        parts = ["[$accent b]read-only[/]"] if self.read_only else []
         if device is not None:
             parts.append(f"[b]{escape(device['id'])}[/]")
             place = " · ".join(p for p in (device["city"], device["lab"]) if p)
@@ -246,8 +246,6 @@ class EdgeConsole(App[None]):
         if link.connected is None:
             parts.append("connecting …")
         parts.append(f"[$text-muted]{escape(self.where)}[/]")
-        if self.read_only:
-            parts.append("[$accent b]read-only[/]")
         return "  ".join(parts)
 
     def console_screen(self) -> ConsoleScreen | None:
