@@ -38,7 +38,11 @@ class Tmux:
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["tmux", "-L", self.name, *args], capture_output=True, text=True, timeout=20
+            ["tmux", "-L", self.name, *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=20,
         )
 
     def screen(self) -> str:
@@ -114,11 +118,13 @@ def test_edge_tui_read_only_in_tmux(lab):
 
 
 def test_edge_tui_help_and_no_terminal():
-    done = subprocess.run([*edge_tui_command(), "--help"], capture_output=True, text=True)
+    done = subprocess.run(
+        [*edge_tui_command(), "--help"], check=False, capture_output=True, text=True
+    )
     assert done.returncode == 0
     assert "--ssh" in done.stdout and "--read-only" in done.stdout
     done = subprocess.run(
-        edge_tui_command(), capture_output=True, text=True, stdin=subprocess.DEVNULL
+        edge_tui_command(), check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL
     )
     assert done.returncode == 2
     assert "needs a terminal" in done.stderr
