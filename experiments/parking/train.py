@@ -33,6 +33,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from experiments.parking.rectify import BayRectifier  # noqa: E402
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cnrpark-patches"
 CLASSES = ("free", "busy")  # label 0 = free, 1 = occupied ("busy" in CNRPark)
 STORE = 150  # cached patches are padded to STORE x STORE pixels
+MARGIN = 24  # mirrored border around each patch, so a bay can be drawn larger than the patch
 
 
 def log(message: str) -> None:
@@ -105,23 +107,29 @@ def cut(
 ) -> NDArray[np.uint8]:
     """Rectify ``quads[i]`` of patch ``i`` to ``size`` x ``size``, through the agent's code.
 
-    The patches are stacked into one tall frame, so one :class:`BayRectifier` cuts a whole
-    chunk in a single call.
+    Quads are in the patch's pixels and may reach ``MARGIN`` pixels beyond it: each patch is
+    framed by a mirrored border (neighbouring bays look much like that). The framed patches are
+    stacked into one tall frame, so one :class:`BayRectifier` cuts a whole chunk in one call.
     """
     out = np.empty((len(pixels), size, size, 3), dtype=np.uint8)
+    side = STORE + 2 * MARGIN
     for start in range(0, len(pixels), chunk):
-        block = pixels[start : start + chunk]
-        offsets = np.arange(len(block), dtype=np.float64) * STORE
-        q = quads[start : start + chunk].copy()
+        block = np.pad(
+            pixels[start : start + chunk],
+            ((0, 0), (MARGIN, MARGIN), (MARGIN, MARGIN), (0, 0)),
+            mode="reflect",
+        )
+        offsets = np.arange(len(block), dtype=np.float64) * side
+        q = quads[start : start + chunk] + MARGIN
         q[:, :, 1] += offsets[:, None]
         rectifier = BayRectifier(
             q,
-            frame_width=STORE,
-            frame_height=STORE * len(block),
+            frame_width=side,
+            frame_height=side * len(block),
             patch_width=size,
             patch_height=size,
         )
-        out[start : start + len(block)] = rectifier.crop(block.reshape(-1, STORE, 3))
+        out[start : start + len(block)] = rectifier.crop(block.reshape(-1, side, 3))
     return out
 
 
@@ -133,12 +141,19 @@ def plain_quads(sizes: NDArray[np.int32]) -> NDArray[np.float64]:
     return np.stack([np.stack(corner, 1) for corner in corners], axis=1)
 
 
-def jittered_quads(sizes: NDArray[np.int32], rng: np.random.Generator) -> NDArray[np.float64]:
-    """Viewpoint augmentation: the bay drawn rotated, scaled, sheared, shifted, in perspective."""
+def jittered_quads(
+    sizes: NDArray[np.int32], rng: np.random.Generator, turn: float = 0.0
+) -> NDArray[np.float64]:
+    """Viewpoint augmentation: the bay drawn rotated, scaled, sheared, shifted, in perspective.
+
+    Mirrored half of the time; with probability ``turn`` also turned by 90, 180 or 270 degrees
+    (the corners listed from another start), as a bay seen from another side, or drawn
+    starting at another corner, comes out.
+    """
     n = len(sizes)
     unit = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
     angle = np.radians(rng.uniform(-12, 12, n))
-    scale = rng.uniform(0.8, 1.05, n)
+    scale = np.exp(rng.uniform(np.log(0.75), np.log(1.3), n))  # > 1: the bay drawn larger
     aspect = np.exp(rng.uniform(-0.12, 0.12, n))
     shear = rng.uniform(-0.15, 0.15, n)
     cos, sin = np.cos(angle), np.sin(angle)
@@ -151,11 +166,14 @@ def jittered_quads(sizes: NDArray[np.int32], rng: np.random.Generator) -> NDArra
     m[:, 1, 1] = (sin * shear + cos) * sy
     corners = np.einsum("nij,kj->nki", m, unit)
     corners += rng.normal(0, 0.03, (n, 4, 2))  # perspective: each corner on its own
-    corners += rng.uniform(-0.06, 0.06, (n, 1, 2)) + 0.5
+    corners += rng.uniform(-0.1, 0.1, (n, 1, 2)) + 0.5
     mirror = rng.random(n) < 0.5
     corners[mirror] = corners[mirror][:, [1, 0, 3, 2]]
+    steps = np.where(rng.random(n) < turn, rng.integers(1, 4, n), 0)
+    order = (np.arange(4)[None, :] + steps[:, None]) % 4
+    corners = np.take_along_axis(corners, order[:, :, None], axis=1)
     quads = corners * sizes[:, None, :].astype(np.float64)
-    return np.clip(quads, 0, sizes[:, None, :].astype(np.float64))
+    return np.clip(quads, -MARGIN, sizes[:, None, :].astype(np.float64) + MARGIN)
 
 
 def _blobs(rng: np.random.Generator, n: int, size: int, cells: int) -> NDArray[np.float32]:
@@ -224,6 +242,7 @@ def photometric(
     x = batch.astype(np.float32) / 255.0
     if occlusion > 0:
         occlude(x, rng, occlusion)
+        np.clip(x, 0.0, 1.0, out=x)  # leaf speckle can stray below 0, where gamma is undefined
 
     def pick(p: float) -> NDArray[np.bool_]:
         return rng.random(n) < p
@@ -373,6 +392,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--occlusion", type=float, default=1.0, help="foliage/shadow/pole frequency (1.0)"
     )
     parser.add_argument(
+        "--turn", type=float, default=0.5, help="share of patches turned by 90/180/270 (0.5)"
+    )
+    parser.add_argument(
         "--holdout-from",
         default="9999",
         metavar="HHMM",
@@ -424,25 +446,36 @@ def main(argv: list[str] | None = None) -> int:
         metrics=["accuracy"],
     )
     log(f"model: {model.count_params()} parameters, input {args.size}x{args.size}x3")
-    for epoch in range(args.epochs):
-        t0 = time.monotonic()
-        quads = jittered_quads(train_size, rng)
-        patches = photometric(cut(train_pixels, quads, args.size), rng, args.occlusion)
-        prep = time.monotonic() - t0
-        history = model.fit(
-            patches.astype(np.float32),
-            train_label,
-            batch_size=args.batch,
-            epochs=1,
-            shuffle=True,
-            class_weight=class_weight,
-            verbose=0,
-        )
-        log(
-            f"epoch {epoch + 1}/{args.epochs}: loss {history.history['loss'][-1]:.4f} "
-            f"accuracy {history.history['accuracy'][-1]:.4f} "
-            f"(augment {prep:.0f} s, train {time.monotonic() - t0 - prep:.0f} s)"
-        )
+
+    def augmented(epoch: int) -> NDArray[np.uint8]:
+        """The epoch's training patches; its own generator, so threads do not change them."""
+        epoch_rng = np.random.default_rng([args.seed, epoch])
+        quads = jittered_quads(train_size, epoch_rng, args.turn)
+        return photometric(cut(train_pixels, quads, args.size), epoch_rng, args.occlusion)
+
+    # The next epoch's patches are made (numpy, one core) while Keras trains on these.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(augmented, 0)
+        for epoch in range(args.epochs):
+            t0 = time.monotonic()
+            patches = upcoming.result()
+            wait = time.monotonic() - t0
+            if epoch + 1 < args.epochs:
+                upcoming = pool.submit(augmented, epoch + 1)
+            history = model.fit(
+                patches.astype(np.float32),
+                train_label,
+                batch_size=args.batch,
+                epochs=1,
+                shuffle=True,
+                class_weight=class_weight,
+                verbose=0,
+            )
+            log(
+                f"epoch {epoch + 1}/{args.epochs}: loss {history.history['loss'][-1]:.4f} "
+                f"accuracy {history.history['accuracy'][-1]:.4f} "
+                f"({time.monotonic() - t0:.0f} s, {wait:.0f} s of it waiting for augmentation)"
+            )
 
     clean = cut(train_pixels, plain_quads(train_size), args.size)
     calibration = clean[rng.choice(len(clean), size=min(500, len(clean)), replace=False)]
@@ -473,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval_cameras": evaluate,
         "recipe": {
             k: getattr(args, k)
-            for k in ("size", "width", "epochs", "batch", "lr", "occlusion", "seed")
+            for k in ("size", "width", "epochs", "batch", "lr", "occlusion", "turn", "seed")
         },
         "parameters": model.count_params(),
         "tflite_bytes": len(tflite),

@@ -367,25 +367,40 @@ def test_an_empty_batch_gives_no_rows(float_model: tuple[Path, np.ndarray, np.nd
 
 
 def test_one_model_serves_several_threads(tmp_path: Path) -> None:
-    """Threads with different batch sizes share one interpreter; the lock keeps them apart."""
+    """Threads with different batch sizes share one interpreter; the lock keeps them apart.
+
+    Switching threads every microsecond makes a switch between resizing, setting the input,
+    invoking and reading the output likely, which without the lock mixes up the batches.
+    """
     path, _ = int8_model(tmp_path)
     model = Model(path)
     rng = np.random.default_rng(3)
     work = [rng.integers(0, 256, (n, *SHAPE), dtype=np.uint8) for n in (1, 3, 7, 16)]
     expected = [Model(path).classify(batch) for batch in work]
     failures: list[str] = []
+    start = threading.Barrier(len(work))
 
     def worker(index: int) -> None:
-        for _ in range(25):
-            got = model.classify(work[index])
+        start.wait(timeout=60)
+        for _ in range(200):
+            try:
+                got = model.classify(work[index])
+            except (ValueError, RuntimeError) as exc:  # what an unguarded interpreter raises
+                failures.append(f"thread {index}: {exc}")
+                continue
             if not np.array_equal(got, expected[index]):
-                failures.append(f"thread {index}: {got.shape}")
+                failures.append(f"thread {index}: wrong result of shape {got.shape}")
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(work))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(work))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        sys.setswitchinterval(previous)
     assert not any(thread.is_alive() for thread in threads)
     assert failures == []
 
