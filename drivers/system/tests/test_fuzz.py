@@ -3,7 +3,7 @@
 Besides random text, each parser gets the captured files of ``testcases/`` damaged at one spot
 (a character replaced, removed or inserted, or the text cut short), so that most examples get
 past the first checks. 100 examples per parser keep this in the fast test run (well under a
-second each).
+second each); the slow set runs 10,000 examples per parser.
 """
 
 from __future__ import annotations
@@ -81,3 +81,31 @@ def test_damaged_real_files(kind: str, pick: int, damage: list[int]) -> None:
     for selector in damage:
         text = _damaged(text, selector)
     _parse(parser, text)
+
+
+FULL = settings(max_examples=10_000, deadline=None, database=None)
+
+
+@st.composite
+def texts_for(draw: st.DrawFn, kind: str) -> str:
+    """Random text, or a captured file of ``kind`` damaged at up to three spots."""
+    if draw(st.booleans()):
+        return draw(st.text(max_size=200))
+    files = PARSERS[kind][1]
+    text = files[draw(st.integers(min_value=0, max_value=len(files) - 1))].read_text()
+    for selector in draw(st.lists(st.integers(0, 2**40), min_size=1, max_size=3)):
+        text = _damaged(text, selector)
+    return text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(PARSERS))
+def test_10k_examples_only_parse_error_escapes(kind: str) -> None:
+    """The full fuzz run (10,000 examples per parser) of the slow set."""
+
+    @FULL
+    @given(text=texts_for(kind))
+    def check(text: str) -> None:
+        _parse(PARSERS[kind][0], text)
+
+    check()
