@@ -85,9 +85,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--refresh",
         type=float,
-        default=2.0,
+        default=1.0,
         metavar="HZ",
-        help="how often at most live values are repainted (default 2; lower on slow links)",
+        help="how often at most live values are repainted (default 1; 0.2 on a very slow "
+        "link, up to 10 on a fast one)",
     )
     parser.add_argument(
         "--max-fps",

@@ -77,7 +77,7 @@ class EdgeConsole(App[None]):
         read_only: bool = False,
         clock: Callable[[], float] = time.time,
         tz: tzinfo | None = None,
-        refresh_hz: float = 2.0,
+        refresh_hz: float = 1.0,
         first_screen: str = "device",
         live: bool = True,
     ) -> None:
