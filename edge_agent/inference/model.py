@@ -226,8 +226,8 @@ class Model:
         quantised as the card says. Pure NumPy, no lock: callers may prepare in parallel."""
         if pixels.dtype != np.uint8:
             raise ModelInputError(
-                f"pixels of type {pixels.dtype}: give uint8 values 0..255 (convert with "
-                "np.clip(x, 0, 255).astype(np.uint8))"
+                f"pixels of type {pixels.dtype}: {self.path.name} takes uint8 values 0..255 "
+                "(convert with np.clip(x, 0, 255).astype(np.uint8))"
             )
         expected = self.input_shape
         if pixels.ndim == 3 and expected[2] == 1 and pixels.shape[1:] == expected[:2]:
@@ -259,8 +259,13 @@ class Model:
             return np.zeros((0, loaded.output_width), dtype=np.float32)
         if tensor.dtype != loaded.tensor_dtype:
             raise ModelInputError(
-                f"tensor of type {tensor.dtype}: the model takes {np.dtype(loaded.tensor_dtype)}"
-                "; make it with Model.prepare()"
+                f"tensor of type {tensor.dtype}: {self.path.name} takes "
+                f"{np.dtype(loaded.tensor_dtype)}; make it with Model.prepare()"
+            )
+        if tensor.shape[1:] != self.input_shape:
+            raise ModelInputError(
+                f"tensor of shape {tensor.shape}: {self.path.name} takes (N, "
+                f"{', '.join(map(str, self.input_shape))}); make it with Model.prepare()"
             )
         if loaded.batching == "resizable":
             chunks = math.ceil(count / self.max_batch)

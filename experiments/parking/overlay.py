@@ -185,14 +185,24 @@ def draw_lot(
         corner = 3 * thickness
         cx, cy = int(quad[0][0]), int(quad[0][1])
         _fill_rect(image, (cx - corner // 2, cy - corner // 2, corner, corner), colour)
-        label = f"{verdict.id} {verdict.occupied_probability:.2f}"
-        w, h = text_size(label, scale)
-        centre = quad.mean(axis=0)
-        draw_text(image, label, int(centre[0] - w / 2), int(centre[1] - h / 2), scale=scale)
+        _label(image, quad, [verdict.id, f"{verdict.occupied_probability:.2f}"], scale)
     occupied = sum(v.occupied for v in verdicts)
     summary = f"occupied {occupied}  free {len(verdicts) - occupied}  total {len(verdicts)}"
     draw_text(image, summary, 2 * scale, 2 * scale, scale=scale)
     return image
+
+
+def _label(image: NDArray[np.uint8], quad: Quad, lines: list[str], largest: int) -> None:
+    """Lines of text centred on the bay, as large as fits its width (up to ``largest``)."""
+    width = float(quad[:, 0].max() - quad[:, 0].min())
+    widest = max(text_size(line, 1)[0] for line in lines)
+    scale = max(1, min(largest, int(width * 0.9 / widest)))
+    line_height = 7 * scale
+    centre = quad.mean(axis=0)
+    top = centre[1] - line_height * len(lines) / 2
+    for i, line in enumerate(lines):
+        w, _ = text_size(line, scale)
+        draw_text(image, line, int(centre[0] - w / 2), int(top + i * line_height), scale=scale)
 
 
 def mosaic(patches: NDArray[np.uint8], columns: int = 10, gap: int = 2) -> NDArray[np.uint8]:

@@ -317,10 +317,14 @@ def test_bad_pixels_are_refused_with_the_expected_shape(
     float_model: tuple[Path, np.ndarray, np.ndarray],
 ) -> None:
     model = Model(float_model[0])
-    with pytest.raises(ModelInputError, match="give uint8"):
+    with pytest.raises(ModelInputError, match=r"m\.tflite takes uint8"):
         model.classify(np.zeros((1, *SHAPE), np.float32))  # type: ignore[arg-type]
     with pytest.raises(ModelInputError, match=r"takes \(N, 4, 4, 3\) RGB images"):
         model.classify(np.zeros((2, 5, 4, 3), np.uint8))
+    with pytest.raises(ModelInputError, match=r"tensor of type int8: m\.tflite takes float32"):
+        model.infer(np.zeros((1, *SHAPE), np.int8))
+    with pytest.raises(ModelInputError, match=r"tensor of shape \(1, 3, 4, 3\)"):
+        model.infer(np.zeros((1, 3, 4, 3), np.float32))
 
 
 def test_bad_options_are_config_errors(float_model: tuple[Path, np.ndarray, np.ndarray]) -> None:
