@@ -250,9 +250,9 @@ def cmd_customize(args: argparse.Namespace) -> int:
     """One image."""
     hostname = check_hostname(args.hostname)
     _check_out(args.out, args.force)
-    device = _device(
-        args, hostname, _fields(args.device_id, args.lab, args.city), args.region_credentials
-    )
+    # The device id is always written: the config must not depend on the host name at run time.
+    fields = _fields(args.device_id or hostname, args.lab, args.city)
+    device = _device(args, hostname, fields, args.region_credentials)
     install = _install(args)
     result = customize(
         args.image,

@@ -172,6 +172,9 @@ def test_first_boot_in_arm64_bookworm_root(arm64_root, wheels, tmp_path):
     started = time.monotonic()
     install = chroot(root, "/bin/sh", "/var/lib/edge-agent-setup/firstboot.sh", "install")
     TIMES["firstboot.sh install (venv, pip from wheels, service)"] = time.monotonic() - started
+    print("\narm64 first-boot check, seconds:")
+    for step, seconds in TIMES.items():
+        print(f"  {step:<58} {seconds:7.1f}")
 
     # The boot partition: hook gone, no secret left, a log a participant can read.
     psk = wifi_psk(SSID, WIFI_PASSWORD)
@@ -233,7 +236,3 @@ def test_first_boot_in_arm64_bookworm_root(arm64_root, wheels, tmp_path):
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert [line for line in verify.stderr.splitlines() if "edge-agent" in line] == []
-
-    print("\narm64 first-boot check, seconds:")
-    for step, seconds in TIMES.items():
-        print(f"  {step:<58} {seconds:7.1f}")

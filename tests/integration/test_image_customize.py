@@ -397,6 +397,8 @@ def test_trixie_image_gets_cloud_init_seeds(disks, lab, tmp_path, capsys):
     files = mdir(out)
     assert {"user-data", "meta-data", "network-config", "edge-agent/network-config.clean"} <= files
     assert "firstrun.sh" not in files
+    # Without --device-id the id is the host name, written out (not left to the Pi's name).
+    assert 'id = "rastatt-lab-01"' in mtype(out, "edge-agent/agent.toml")
     assert "systemd.run" not in mtype(out, "cmdline.txt")
     assert mtype(out, "cmdline.txt").rstrip("\n").endswith("cfg80211.ieee80211_regdom=DE")
 
