@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import signal
 import sys
 import time
 import tomllib
 from typing import Any
 
 from ..agent import Agent
-from ..config import bundled_config, parse_config
+from ..api.configapply import roll_back_unloadable_apply
+from ..config import bundled_config, parse_config, resolve_config_path
 from ..driver import available_drivers, load_driver
 from ..durations import format_duration
 from ..logs import setup_logging
@@ -74,6 +77,14 @@ def register(commands: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the agent until stopped."""
+    # Until the agent's own handler is installed, a stop request (systemd stopping a unit
+    # that is still starting) ends the process cleanly: nothing has been read yet.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # A config applied through the API that no longer loads goes back to the previous one
+    # before anything else, so systemd does not restart the agent into the same error.
+    roll_back_unloadable_apply(
+        resolve_config_path(args.config), logging.getLogger("edge_agent.api")
+    )
     config = config_from(args)
     logger = setup_logging(args.log_level or config.log.level)
     asyncio.run(Agent(config, logger=logger).run())

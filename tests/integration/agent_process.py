@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 FAST_SENSORS = """
@@ -79,6 +80,14 @@ class AgentProcess:
             self.lines.append(line)
             if "committed" in line and "through row" in line:
                 self.committed_row = int(line.rsplit(" ", 1)[1])
+
+    def wait_for_log(self, text: str, timeout: float = 30) -> None:
+        """Wait until a log line contains ``text`` (the agent is slower to start when loaded)."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no log line with {text!r}; log:\n{self.log}")
+            time.sleep(0.05)
 
     def wait(self, timeout: float = 20) -> int:
         code = self.proc.wait(timeout)
