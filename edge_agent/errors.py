@@ -4,12 +4,23 @@
 
     EdgeKitError
     ├── ConfigError(EdgeKitError, ValueError)      a config file or value is invalid
+    │   └── ModelCardError                         a model card is missing or wrong (inference)
     ├── DriverError(EdgeKitError, RuntimeError)    a driver cannot start or lost its device
     ├── ExperimentError(EdgeKitError, RuntimeError) an experiment failed or hung in a hook
     ├── ParseError(EdgeKitError, ValueError)       bytes from a sensor do not decode
-    └── StoreError(EdgeKitError, RuntimeError)     the local database cannot be used
-        └── StoreCorruptError(StoreError)          the database file failed its integrity check
+    ├── StoreError(EdgeKitError, RuntimeError)     the local database cannot be used
+    │   ├── StoreCorruptError(StoreError)          the database file failed its integrity check
+    │   └── StoreFullError(StoreError)             the disk is full (store.database)
+    ├── UplinkError(EdgeKitError, ConnectionError) the broker refused or cannot be reached
+    ├── ApiError(EdgeKitError, RuntimeError)       the control API answered with an error
+    ├── ApiSocketError(EdgeKitError, OSError)      the API socket cannot be bound
+    ├── ModelError(EdgeKitError, RuntimeError)     a model cannot be loaded or run
+    ├── ModelInputError(EdgeKitError, ValueError)  an input does not fit the model
+    ├── ImageError(EdgeKitError, RuntimeError)     an SD image cannot be customised
+    └── DeployError(EdgeKitError, RuntimeError)    the service files cannot be installed
 
+The ones not defined here live beside the code that raises them (``edge_agent.uplink``,
+``edge_agent.api``, ``edge_agent.inference``, ``edge_agent.image``, ``edge_agent.deploy``).
 Every message names the offending value and says how to fix it.
 """
 
