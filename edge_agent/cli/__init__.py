@@ -17,6 +17,7 @@ from . import (
     api_cmds,
     config_cmds,
     decode,
+    doctor_cmds,
     experiment_cmds,
     image_cmds,
     inventory_cmds,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     peers_cmds.register(commands)
     image_cmds.register(commands)
     inventory_cmds.register(commands)
+    doctor_cmds.register(commands)
     return parser
 
 
