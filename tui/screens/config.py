@@ -23,6 +23,7 @@ from edge_agent.api.client import ApiClient, ApiError
 from edge_agent.api.models import ConfigInfo
 
 from ..format import clock_text
+from ..widgets.readout import Readout
 from .base import ConsoleScreen
 from .confirm import ConfirmScreen
 
@@ -95,12 +96,12 @@ class ConfigScreen(ConsoleScreen):
         self.applying = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="config-path", classes="note")
+        yield Readout("", id="config-path", classes="note")
         editor = TextArea("", id="config-text", read_only=True, show_line_numbers=True)
         editor.cursor_blink = False
         yield editor
         with VerticalScroll(id="config-result"):
-            yield Static("", id="config-report")
+            yield Readout("", id="config-report")
 
     @property
     def editor(self) -> TextArea:

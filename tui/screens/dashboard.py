@@ -22,6 +22,7 @@ from edge_agent.api.models import DeviceInfo, EventDict, Health, SensorInfo
 
 from ..format import clock_text, count_text, shorten, size_text, sparkline, value_text
 from ..live import Changes, Latest
+from ..widgets.readout import Readout
 from .base import ConsoleScreen
 from .sensor_detail import SensorDetailScreen
 
@@ -93,10 +94,10 @@ class DashboardScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="dash-top"):
-            health = Static("", id="health", classes="panel")
+            health = Readout("", id="health", classes="panel")
             health.border_title = "Health"
             yield health
-            alerts = Static("", id="alerts", classes="panel")
+            alerts = Readout("", id="alerts", classes="panel")
             alerts.border_title = "Alerts"
             yield alerts
         table: DataTable[object] = DataTable(id="sensors", cursor_type="row")

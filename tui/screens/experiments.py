@@ -18,6 +18,7 @@ from edge_agent.api.client import ApiClient
 from edge_agent.api.models import ExperimentInfo, LogEntry
 
 from ..format import clock_text, count_text, shorten
+from ..widgets.readout import Readout
 from .base import ConsoleScreen
 from .confirm import ConfirmScreen
 
@@ -85,7 +86,7 @@ class ExperimentsScreen(ConsoleScreen):
         table.add_column("emitted", width=8, key="emitted")
         table.add_column("last error", key="error")
         yield table
-        yield Static("", id="log-title", classes="note")
+        yield Readout("", id="log-title", classes="note")
         yield RichLog(id="experiment-log", wrap=True, max_lines=500, auto_scroll=True)
 
     async def load(self, api: ApiClient) -> None:

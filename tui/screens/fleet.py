@@ -20,6 +20,7 @@ from edge_agent.api.client import ApiClient
 from edge_agent.api.models import DeviceInfo, Peer, PeersReply
 
 from ..format import clock_text, duration_text, shorten, size_text
+from ..widgets.readout import Readout
 from .base import ConsoleScreen
 
 REGION_NOT_EXPOSED = (
@@ -98,13 +99,13 @@ class FleetScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="fleet-body"):
-            yield Static("", id="this-device", classes="panel")
-            yield Static("", id="discovery-note")
+            yield Readout("", id="this-device", classes="panel")
+            yield Readout("", id="discovery-note")
             table: DataTable[str] = DataTable(id="peers", cursor_type="row", zebra_stripes=True)
             for label, width in PEER_COLUMNS:
                 table.add_column(label, width=width, key=label)
             yield table
-            yield Static("", id="region")
+            yield Readout("", id="region")
 
     async def load(self, api: ApiClient) -> None:
         device = await api.device()

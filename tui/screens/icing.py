@@ -23,6 +23,7 @@ from edge_agent.api.models import EventDict, ExperimentInfo
 from ..format import clock_text, numeric, shorten, value_text
 from ..live import Changes, Latest
 from ..widgets.line_chart import LineChart, Series
+from ..widgets.readout import Readout
 from .base import ConsoleScreen
 
 NO_ICING = "no road-icing experiment running"
@@ -115,13 +116,13 @@ class IcingScreen(ConsoleScreen):
         self.events: list[EventDict] = []
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="icing-state", classes="message")
+        yield Readout("", id="icing-state", classes="message")
         with Horizontal(id="icing-top"):
-            yield Static("", id="risk", classes="panel")
-            yield Static("", id="icing-values", classes="panel")
-            yield Static("", id="forecast", classes="panel")
+            yield Readout("", id="risk", classes="panel")
+            yield Readout("", id="icing-values", classes="panel")
+            yield Readout("", id="forecast", classes="panel")
         yield LineChart(id="icing-chart", reference=0.0, reference_label="0 °C")
-        yield Static("", id="icing-event", classes="note")
+        yield Readout("", id="icing-event", classes="note")
 
     @property
     def prefix(self) -> str:

@@ -19,6 +19,7 @@ from edge_agent.api.client import ApiClient
 from edge_agent.api.models import LogEntry
 
 from ..format import clock_text
+from ..widgets.readout import Readout
 from .base import ConsoleScreen
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -77,7 +78,7 @@ class LogsScreen(ConsoleScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="logs-bar"):
             yield Input(placeholder="filter: logger or text  (/)", id="log-filter")
-            yield Static("", id="log-mode")
+            yield Readout("", id="log-mode")
         yield RichLog(id="log", wrap=True, max_lines=KEPT, auto_scroll=True)
 
     def on_mount(self) -> None:

@@ -27,6 +27,7 @@ from edge_agent.api.models import ExperimentInfo
 
 from ..live import Changes, Latest
 from ..widgets.bay_grid import Bay, BayGrid
+from ..widgets.readout import Readout
 from .base import ConsoleScreen
 
 NO_PARKING = "no parking experiment running"
@@ -126,10 +127,10 @@ class ParkingScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="parking-body"):
-            yield Static("", id="parking-state", classes="message")
-            yield Static("", id="parking-counts")
+            yield Readout("", id="parking-state", classes="message")
+            yield Readout("", id="parking-counts")
             yield BayGrid(id="bays", empty="no bays reported yet")
-            yield Static("", id="sensor-bays-title", classes="note")
+            yield Readout("", id="sensor-bays-title", classes="note")
             yield BayGrid(id="sensor-bays", empty="")
 
     async def load(self, api: ApiClient) -> None:

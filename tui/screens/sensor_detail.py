@@ -16,6 +16,7 @@ from textual.widgets import Static
 from edge_agent.api.models import SensorDetail
 
 from ..format import count_text, duration_text, value_text
+from ..widgets.readout import Readout
 
 if TYPE_CHECKING:
     from ..console import EdgeConsole
@@ -74,7 +75,7 @@ class SensorDetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="sensor-dialog", classes="panel"):
-            yield Static(f"loading {self.sensor_name} …", id="sensor-text")
+            yield Readout(f"loading {self.sensor_name} …", id="sensor-text")
 
     def on_mount(self) -> None:
         self.query_one("#sensor-dialog").border_title = f"Sensor {self.sensor_name}"

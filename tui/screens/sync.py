@@ -19,6 +19,7 @@ from edge_agent.api.client import ApiClient
 from edge_agent.api.models import SyncInfo
 
 from ..format import age_text, clock_text, count_text, rate_text, shorten
+from ..widgets.readout import Readout
 from .base import ConsoleScreen
 
 NOT_CONFIGURED = (
@@ -130,15 +131,15 @@ class SyncScreen(ConsoleScreen):
         self.info: SyncInfo | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="sync-state", classes="message")
+        yield Readout("", id="sync-state", classes="message")
         with Horizontal(id="sync-top"):
-            uplink = Static("", id="uplink", classes="panel")
+            uplink = Readout("", id="uplink", classes="panel")
             uplink.border_title = "Uplink"
             yield uplink
-            outbox = Static("", id="outbox", classes="panel")
+            outbox = Readout("", id="outbox", classes="panel")
             outbox.border_title = "Outbox"
             yield outbox
-        errors = Static("", id="sync-errors", classes="panel")
+        errors = Readout("", id="sync-errors", classes="panel")
         errors.border_title = "Errors"
         yield errors
 
