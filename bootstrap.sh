@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 VENV=${EDGE_KIT_VENV:-.venv}
 PY=${PYTHON:-python3}
 # Debian packages the test suite drives for real; empty for now, grows with the tests.
-TEST_APT_PACKAGES=(mosquitto mtools dosfstools fdisk e2fsprogs python3-yaml)
+TEST_APT_PACKAGES=(mosquitto mtools dosfstools fdisk e2fsprogs python3-yaml tmux openssh-server openssh-client)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'bootstrap: %s\n' "$*" >&2; exit 1; }
