@@ -112,12 +112,6 @@ class Target:
         tracked = TrackedConnector(unix_connector(path))
         return ApiClient(tracked, description=str(path), timeout=self.timeout), tracked
 
-    def describe(self) -> str:
-        """``pi@lab-pi.local (ssh)`` or the socket path, for the status line."""
-        if self.ssh:
-            return f"{self.ssh} (ssh)"
-        return str(find_socket(self.socket or configured_socket()))
-
 
 @dataclass(frozen=True)
 class LinkState:
