@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import os
 import pty
 import shutil
@@ -175,7 +176,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of a window")
     parser.add_argument("--screen", default="device", help="the screen measured")
     parser.add_argument("--refresh", type=float, default=1.0, help="edge-tui --refresh (Hz)")
+    parser.add_argument("--quick", action="store_true", help="1 run of 8 s per case")
+    parser.add_argument(
+        "--json", action="store_true", help="figures as JSON on stdout (the lines on stderr)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.seconds = 1, 8.0
+    stdout, figures = sys.stdout, []
+    if args.json:
+        sys.stdout = sys.stderr
     print(
         f"edge-tui in an 80x24 pty, screen '{args.screen}', refresh {args.refresh:g} Hz, "
         f"{args.runs} runs of "
@@ -199,6 +209,23 @@ def main() -> None:
             f"{rate / 1000:.2f} kB/s to the terminal   "
             f"(runs: {', '.join(f'{r[2] / 1000:.2f}' for r in results)} kB/s)"
         )
+        figures.append((f"edge-tui first paint, {name}", "s", paint, 1.0, "lower"))
+        figures.append(
+            (
+                f"edge-tui to the terminal, {name}",
+                "kB/s",
+                rate / 1000,
+                None if busy else 5.0,
+                None if busy else "lower",
+            )
+        )
+    if args.json:
+        keys = ("figure", "unit", "measured", "target", "better")
+        document = {
+            "benchmark": "tui",
+            "figures": [dict(zip(keys, f, strict=True)) for f in figures],
+        }
+        print(json.dumps(document), file=stdout)
 
 
 if __name__ == "__main__":
