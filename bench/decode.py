@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import json
 import os
 import statistics
 import sys
@@ -312,7 +313,13 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="3 runs of 2000 advertisements and 100 kB"
     )
+    parser.add_argument(
+        "--json", action="store_true", help="figures as JSON on stdout (the tables on stderr)"
+    )
     args = parser.parse_args()
+    stdout, figures = sys.stdout, []
+    if args.json:
+        sys.stdout = sys.stderr
     if args.quick:
         args.runs, args.count, args.serial_bytes = 3, 2_000, 100_000
     if args.count < 4 * DECODE_CACHE_SIZE:
@@ -337,6 +344,7 @@ def main() -> int:
         rate, decoded = median_rate(functools.partial(case.run, inputs), len(inputs), args.runs)
         assert decoded == len(inputs), f"{case.name}: only {decoded} of {len(inputs)} decoded"
         print(f"{case.name:<42} {rate:>12,.0f} {1e6 / rate:>10.1f}", flush=True)
+        figures.append((f"BLE {case.name}", "adverts/s", rate, TARGET_PER_S, "higher"))
     print(f"{'target':<42} {'>= ' + format(TARGET_PER_S, ','):>12}")
 
     print()
@@ -355,6 +363,14 @@ def main() -> int:
         assert events > 0, serial.name
         events_per_s = rate * events / len(data)
         print(f"{serial.name:<42} {rate:>12,.0f} {events_per_s:>10,.0f}", flush=True)
+        figures.append((f"serial {serial.name}", "bytes/s", rate, None, None))
+    if args.json:
+        keys = ("figure", "unit", "measured", "target", "better")
+        document = {
+            "benchmark": "decode",
+            "figures": [dict(zip(keys, f, strict=True)) for f in figures],
+        }
+        print(json.dumps(document), file=stdout)
     return 0
 
 

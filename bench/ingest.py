@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import statistics
@@ -82,7 +83,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--flush-count", type=int, default=5000)
     parser.add_argument("--dir", type=Path, help="where to put the database (default: a temp dir)")
+    parser.add_argument("--quick", action="store_true", help="1 run of 50,000 readings")
+    parser.add_argument(
+        "--json", action="store_true", help="figures as JSON on stdout (the table on stderr)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.count = 1, 50_000
+    stdout = sys.stdout
+    if args.json:
+        sys.stdout = sys.stderr
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     rates, write_per, wchar_per = [], [], []
@@ -103,6 +113,22 @@ def main() -> int:
     print(f"ingest readings/s (1 core, median of {args.runs})   {rate:,.0f}   target >= 100,000")
     print(f"ingest bytes to storage per reading                {per:.1f}   target <= 150")
     print(f"ingest bytes through write(2) per reading          {statistics.median(wchar_per):.1f}")
+    if args.json:
+        figures = [
+            ("ingest through hub -> store, 1 core", "readings/s", rate, 100_000, "higher"),
+            ("bytes to storage per reading", "B", per, 150, "lower"),
+            ("bytes through write(2) per reading", "B", statistics.median(wchar_per), None, None),
+        ]
+        keys = ("figure", "unit", "measured", "target", "better")
+        print(
+            json.dumps(
+                {
+                    "benchmark": "ingest",
+                    "figures": [dict(zip(keys, f, strict=True)) for f in figures],
+                }
+            ),
+            file=stdout,
+        )
     return 0
 
 
