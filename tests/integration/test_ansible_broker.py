@@ -30,7 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from .mosquitto import free_port, make_pki, require_mosquitto, wait_until
 from .test_ansible_support import run_playbook
 
-pytestmark = pytest.mark.slow  # two ansible-playbook runs and a broker: about 20 s on 2 idle cores
+pytestmark = pytest.mark.slow  # two ansible-playbook runs and a broker
 
 PREFIX = "digitallabor"
 DEVICES = {
