@@ -351,6 +351,9 @@ class ApiClient:
                         await self.close()  # the agent restarted: every kept one is stale
                         continue
                     raise self._unreachable(channel, exc) from exc
+                except BaseException:  # cancelled mid-exchange: the channel is in no known state
+                    await channel.close()
+                    raise
                 if channel.http.our_state is h11.DONE and channel.http.their_state is h11.DONE:
                     channel.http.start_next_cycle()
                     self._idle.append(channel)

@@ -186,6 +186,7 @@ async def _send_stream(
     await _send(conn, writer, _head(response.status, headers))
     chunks = response.chunks()
     gone = asyncio.ensure_future(reader.read(1))
+    following: asyncio.Future[bytes] | None = None
     try:
         while True:
             following = asyncio.ensure_future(anext(chunks))
@@ -205,6 +206,12 @@ async def _send_stream(
         gone.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await gone
+        # A cancelled stream (the agent stopping) may leave the generator's next step running;
+        # it must end before aclose(), or aclose() raises "already running".
+        if following is not None and not following.done():
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await following
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
