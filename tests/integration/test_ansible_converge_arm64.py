@@ -177,7 +177,6 @@ def build_kit_wheel(version: str, out: Path) -> Path:
             "wheel",
             "-q",
             "--no-deps",
-            "--no-build-isolation",
             "-w",
             str(out),
             str(src),
