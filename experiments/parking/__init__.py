@@ -1,0 +1,1 @@
+"""Parking occupancy from a camera: bays, rectification, the occupancy model and its tools."""
