@@ -118,9 +118,10 @@ class LotClassifier:
         rectifier = self._rectifiers.get((width, height))
         if rectifier is None:
             model_w, model_h = self.model.input_size
+            quads = self.lot.quads_for(width, height)
             try:
                 rectifier = BayRectifier(
-                    self.lot.quads_for(width, height),
+                    quads,
                     frame_width=width,
                     frame_height=height,
                     patch_width=model_w,

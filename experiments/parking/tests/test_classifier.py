@@ -131,6 +131,15 @@ def test_bays_outside_the_frame_are_a_config_error(model: Model) -> None:
         classifier.classify(np.zeros((480, 640, 3), np.uint8))
 
 
+def test_a_frame_of_another_aspect_names_the_bays_file_once(model: Model) -> None:
+    classifier = LotClassifier(load_lot(SAMPLE_BAYS), model)
+    with pytest.raises(
+        ConfigError, match=r"drawn on 640 x 480 frames but this frame is 72 x 118"
+    ) as caught:
+        classifier.classify(np.zeros((118, 72, 3), np.uint8))
+    assert str(caught.value).count(str(SAMPLE_BAYS)) == 1
+
+
 def test_a_model_without_an_occupied_label_is_refused(tmp_path: Path) -> None:
     card = MODEL_PATH.with_suffix(".toml").read_text().replace('"occupied"', '"taken"')
     (tmp_path / "occupancy.toml").write_text(card)
