@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from experiments.parking import cli as parking_cli
+
 from .. import __version__
 from ..errors import ConfigError, EdgeKitError
 from . import (
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     agent_cmds.register(commands)
     config_cmds.register(commands)
     readings_cmds.register(commands)
+    parking_cli.register(commands)
     decode.register(commands)
     experiment_cmds.register(commands)
     sync_cmds.register(commands)
