@@ -13,6 +13,7 @@ import signal
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,8 +59,18 @@ def failure_of(tmp_path: Path, port: int, pki: Pki, **uplink: object) -> tuple[s
     config = uplink_config(tmp_path, port, pki, **uplink)
     prefill(config.store.data_dir, 500)
     with RunningUplink(config) as run:
-        wait_until(lambda: run.uplink.last_error is not None, 20, "no error was reported")
-        status = run.status()
+        # The uplink cycles between waiting (backoff) and connecting; on a loaded machine a
+        # single look can land on a retry, so look until it is seen waiting with its error.
+        seen: dict[str, Any] = {}
+
+        def waiting_with_error() -> bool:
+            if run.uplink.last_error is None:
+                return False
+            seen["status"] = run.status()
+            return bool(seen["status"].state == "waiting")
+
+        wait_until(waiting_with_error, 30, "no error was reported while waiting")
+        status = seen["status"]
     assert status.backlog == 500, "the readings must stay queued"
     assert status.last_ack_id is None and status.acked_total == 0
     assert status.state == "waiting" and status.retry_at is not None
