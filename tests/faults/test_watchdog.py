@@ -92,6 +92,18 @@ def messages(listener: socket.socket, timeout: float) -> list[str]:
     return got
 
 
+def drain(listener: socket.socket) -> None:
+    """Drop every datagram already queued (a zero timeout would read none)."""
+    listener.setblocking(False)
+    try:
+        while True:
+            listener.recv(4096)
+    except BlockingIOError:
+        pass
+    finally:
+        listener.setblocking(True)
+
+
 def wait_for_message(listener: socket.socket, wanted: str, agent: AgentProcess) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
