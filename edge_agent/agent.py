@@ -203,7 +203,7 @@ class Agent:
                 clock=self.clock,
                 resources=self.resources,
                 logger=self.log.getChild(f"experiment.{entry.name}"),
-                hook_timeout=self.hook_timeout,
+                hook_timeout=entry.hook_timeout or self.hook_timeout,
             )
             self.experiments[entry.name] = runner
             self.supervisor.start(

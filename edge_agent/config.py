@@ -91,6 +91,9 @@ class ExperimentConfig(_Section):
     enabled: bool = True
     timer: Duration | None = None
     """How often ``on_timer`` runs, overriding the manifest's ``timer``."""
+    hook_timeout: Duration | None = None
+    """Seconds a hook may take before the experiment counts as hung and is restarted
+    (default: the agent's, 30 s)."""
     params: dict[str, Any] = Field(default_factory=dict)
 
 

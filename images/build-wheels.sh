@@ -50,7 +50,12 @@ echo "==> dependencies for aarch64, Python $pyver, glibc ${glibc/_/.}" >&2
 # pip takes --platform tags literally: list every manylinux level up to the Pi's glibc.
 platforms=(--platform manylinux2014_aarch64 --platform linux_aarch64)
 for minor in $(seq 17 "${glibc#2_}"); do platforms+=(--platform "manylinux_2_${minor}_aarch64"); done
-"$PY" -m pip download --quiet --disable-pip-version-check --dest "$out" \
+if [[ ",$extras," == *",ble,"* ]]; then
+    # PyRIC (habluetooth -> bluetooth-auto-recovery) is published as source only; it is pure
+    # Python, so its wheel built here installs on the Pi too.
+    "$PY" -m pip wheel --quiet --no-deps --wheel-dir "$out" pyric
+fi
+PIP_FIND_LINKS="$out" "$PY" -m pip download --quiet --disable-pip-version-check --dest "$out" \
     --only-binary=:all: --implementation cp --python-version "$pyver" "${platforms[@]}" \
     "$requirement"
 # pip also keeps the kit's wheel it was given; nothing else of this machine's goes in.
