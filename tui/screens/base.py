@@ -19,6 +19,7 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from edge_agent.api.client import ApiClient
+from edge_agent.api.models import ExperimentInfo
 
 from ..live import Changes
 from ..widgets.nav_bar import NavBar
@@ -111,3 +112,17 @@ class ConsoleScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in self.MUTATING and self.console.read_only)
+
+
+def find_experiment(
+    experiments: Iterable[ExperimentInfo], name: str, writes: set[str]
+) -> ExperimentInfo | None:
+    """The experiment called ``name``, else the first that writes all of ``writes``."""
+    candidates = list(experiments)
+    for info in candidates:
+        if info["name"] == name:
+            return info
+    for info in candidates:
+        if writes <= set(info["writes"]):
+            return info
+    return None

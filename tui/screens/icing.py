@@ -24,7 +24,7 @@ from ..format import clock_text, numeric, shorten, value_text
 from ..live import Changes, Latest
 from ..widgets.line_chart import LineChart, Series
 from ..widgets.readout import Readout
-from .base import ConsoleScreen
+from .base import ConsoleScreen, find_experiment
 
 NO_ICING = "no road-icing experiment running"
 RISK_LABELS = ("none", "low", "moderate", "high", "ice observed")
@@ -38,14 +38,7 @@ CHART_POINTS = 1500
 
 def icing_experiment(experiments: Iterable[ExperimentInfo]) -> ExperimentInfo | None:
     """The road-icing experiment: named ``road-icing``, else one that writes risk and margin."""
-    candidates = list(experiments)
-    for info in candidates:
-        if info["name"] == "road-icing":
-            return info
-    for info in candidates:
-        if {"risk", "dew_margin"} <= set(info["writes"]):
-            return info
-    return None
+    return find_experiment(experiments, "road-icing", {"risk", "dew_margin"})
 
 
 def risk_markup(latest: Latest | None, tz: tzinfo | None) -> str:

@@ -28,7 +28,7 @@ from edge_agent.api.models import ExperimentInfo
 from ..live import Changes, Latest
 from ..widgets.bay_grid import Bay, BayGrid
 from ..widgets.readout import Readout
-from .base import ConsoleScreen
+from .base import ConsoleScreen, find_experiment
 
 NO_PARKING = "no parking experiment running"
 COUNTS = ("free", "occupied", "total")
@@ -36,14 +36,7 @@ COUNTS = ("free", "occupied", "total")
 
 def parking_experiment(experiments: Iterable[ExperimentInfo]) -> ExperimentInfo | None:
     """The parking experiment: the one named ``parking``, else one that writes the counts."""
-    candidates = list(experiments)
-    for info in candidates:
-        if info["name"] == "parking":
-            return info
-    for info in candidates:
-        if {"free", "occupied"} <= set(info["writes"]):
-            return info
-    return None
+    return find_experiment(experiments, "parking", {"free", "occupied"})
 
 
 def occupied_of(latest: Latest | None) -> bool | None:
