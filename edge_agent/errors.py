@@ -10,7 +10,7 @@
     ├── ParseError(EdgeKitError, ValueError)       bytes from a sensor do not decode
     ├── StoreError(EdgeKitError, RuntimeError)     the local database cannot be used
     │   ├── StoreCorruptError(StoreError)          the database file failed its integrity check
-    │   └── StoreFullError(StoreError)             the disk is full (store.database)
+    │   └── StoreFullError(StoreError)             the disk is full
     ├── UplinkError(EdgeKitError, ConnectionError) the broker refused or cannot be reached
     ├── ApiError(EdgeKitError, RuntimeError)       the control API answered with an error
     ├── ApiSocketError(EdgeKitError, OSError)      the API socket cannot be bound
@@ -56,6 +56,10 @@ class StoreError(EdgeKitError, RuntimeError):
 
 class StoreCorruptError(StoreError):
     """The database file failed SQLite's integrity check."""
+
+
+class StoreFullError(StoreError):
+    """The file system of the data directory is full; nothing of the batch was stored."""
 
 
 def unknown_choice(kind: str, value: str, choices: Iterable[str]) -> str:

@@ -14,9 +14,10 @@ replaced (:mod:`.recovery`); a full disk drops the oldest readings, counted
 once it is (:mod:`.clocksync`).
 """
 
+from ..errors import StoreFullError
 from .batching import BatchWriter
 from .clocksync import ClockWatch
-from .database import Store, StoredReading, StoreFullError, StreamStats
+from .database import Store, StoredReading, StreamStats
 from .recovery import open_store
 from .retention import RetentionPolicy, RetentionResult
 

@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any, Final, TypeVar
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreFullError
 from ..readings import Reading
 from .clocksync import ClockWatch
-from .database import Store, StoreFullError
+from .database import Store
 
 T = TypeVar("T")
 

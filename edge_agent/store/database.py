@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from ..errors import StoreCorruptError, StoreError
+from ..errors import StoreCorruptError, StoreError, StoreFullError
 from ..readings import Quality, Reading, Value, stream_matcher
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -49,10 +49,6 @@ _SQLITE_CORRUPT: Final = 11
 _SQLITE_FULL: Final = 13
 _SQLITE_NOTADB: Final = 26
 _HEADER: Final = b"SQLite format 3\x00"
-
-
-class StoreFullError(StoreError):
-    """The file system of the data directory is full; nothing of the batch was stored."""
 
 
 def is_corruption(exc: BaseException) -> bool:
@@ -720,3 +716,19 @@ class _Commit:
             self._conn.execute("COMMIT")
         elif self._conn.in_transaction:  # SQLite already rolled back after e.g. SQLITE_FULL
             self._conn.execute("ROLLBACK")
+
+
+__all__ = [
+    "DB_FILENAME",
+    "QUICK_CHECK_AFTER_CRASH",
+    "QUICK_CHECK_ALWAYS",
+    "RESERVE_BYTES",
+    "RESERVE_SUFFIX",
+    "Store",
+    "StoreFullError",  # defined in edge_agent.errors; still importable from here
+    "StoredReading",
+    "StreamStats",
+    "file_damage",
+    "is_corruption",
+    "is_disk_full",
+]
