@@ -329,6 +329,9 @@ class Agent:
             self.notifier.stopping()
             await self.discovery.stop()
             await self.api.stop()
+            # Experiments first: their on_stop may still switch a driver's output off.
+            for name in self.experiments:
+                await self.supervisor.stop(f"experiment:{name}")
             await self.supervisor.stop()
             self._count_input_errors()
             housekeeping.cancel()

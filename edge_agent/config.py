@@ -406,12 +406,23 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> AgentCo
                 manifest = manifest.model_copy(update={"timer": experiment.timer})
             manifests[experiment.name] = manifest
             try:
-                params[experiment.name] = manifest.validate_params(experiment.params)
+                params[experiment.name] = manifest.validate_params(
+                    experiment.params, base=source.parent if source else None
+                )
             except ValidationError as exc:
                 model = manifest.params_model()
                 problems += [
                     _explain(e, model, ("experiment", index, "params")) for e in exc.errors()
                 ]
+                continue
+            sensors = [s.name for s in config.sensors if s.enabled]
+            for camera in manifest.camera_names(params[experiment.name]):
+                if camera not in sensors:
+                    problems.append(
+                        f"experiment[{index}].params: the experiment wants the frames of "
+                        + unknown_choice("camera sensor", camera, sensors)
+                        + " (add a camera.frames [[sensor]] of that name or set the parameter)"
+                    )
     if problems:
         raise ConfigError("\n".join(where + p for p in problems))
     return config.model_copy(

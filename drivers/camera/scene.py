@@ -262,18 +262,29 @@ class ParkingScene:
         return np.clip(canvas, 0, 255).astype(np.float32)
 
     def _paint_car(self, canvas: npt.NDArray[np.float32], box: Box, visit: Visit) -> None:
+        """A car seen from above: shadow, a shaded body, windows, a lighter roof, mirrors."""
         car_w = round(box.width * 0.72)
         car_l = round(box.height * 0.8)
         slack_x, slack_y = box.width - car_w, box.height - car_l
         x0 = box.x + round(slack_x / 2 * (1 + 0.8 * visit.offset_x))
         y0 = box.y + round(slack_y / 2 * (1 + 0.8 * visit.offset_y))
         radius = car_w * 0.22
-        shadow = max(2, car_w // 20)
+        shadow = max(2, car_w // 8)
         # The shadow may fall on the lines beside the bay, never outside the frame.
-        sx0, sy0 = x0 + shadow, y0 + shadow
-        _paint(canvas, _rounded(sx0, sy0, car_w, car_l, radius, shape=canvas.shape), scale=0.55)
-        body = np.array(visit.colour, dtype=np.float32)
-        _paint(canvas, _rounded(x0, y0, car_w, car_l, radius, shape=canvas.shape), colour=body)
+        shade_region = _rounded(
+            x0 + shadow, y0 + shadow // 2, car_w, car_l, radius, shape=canvas.shape
+        )
+        _paint(canvas, shade_region, scale=0.45)
+        # Paint reflects its grey surroundings, so it looks less saturated than its pigment.
+        pigment = np.array(visit.colour, dtype=np.float32)
+        body = 0.65 * pigment + 0.35 * pigment.mean()
+        rows, cols, mask = _rounded(x0, y0, car_w, car_l, radius, shape=canvas.shape)
+        # The body is curved: darker towards the sides, a highlight along the middle.
+        across = np.sin(np.pi * (np.arange(mask.shape[1], dtype=np.float32) + 0.5) / car_w)
+        across = across[np.newaxis, :, np.newaxis]
+        lit = np.clip(body * (0.55 + 0.75 * across) + 45 * across**6, 0, 255)
+        view = canvas[rows, cols]
+        view[mask] = np.broadcast_to(lit, view.shape)[mask]
 
         def part(front: float, back: float, inset: float) -> tuple[int, int, int, int]:
             top, bottom = (front, back) if visit.nose_up else (1 - back, 1 - front)
@@ -285,13 +296,18 @@ class ParkingScene:
             )
 
         glass = np.array(_GLASS, dtype=np.float32)
-        for front, back, inset, colour in (
-            (0.22, 0.38, 0.1, glass),  # windscreen
-            (0.38, 0.7, 0.13, body * 0.88),  # roof
-            (0.7, 0.82, 0.14, glass),  # rear window
-        ):
+        for front, back, inset in ((0.22, 0.38, 0.08), (0.7, 0.82, 0.1)):  # windscreen, rear
             x, y, w, h = part(front, back, inset)
-            _paint(canvas, _rounded(x, y, w, h, w * 0.15, shape=canvas.shape), colour=colour)
+            _paint(canvas, _rounded(x, y, w, h, w * 0.15, shape=canvas.shape), colour=glass)
+        x, y, w, h = part(0.38, 0.7, 0.13)  # the roof catches more light
+        _paint(canvas, _rounded(x, y, w, h, w * 0.15, shape=canvas.shape), scale=1.12)
+        mirror_y = part(0.24, 0.28, 0.0)[1]
+        mirror = max(2, car_w // 14)
+        for mirror_x in (x0 - mirror + 1, x0 + car_w - 1):
+            region = _rounded(
+                mirror_x, mirror_y, mirror, mirror + 1, mirror / 3, shape=canvas.shape
+            )
+            _paint(canvas, region, colour=body * 0.8)
 
 
 def _rounded(

@@ -9,7 +9,7 @@
     reads = ["{surface}", "{air}/*"]   # stream patterns; {param} is replaced by the parameter
     writes = ["dew_point", "risk"]     # quantities it publishes as <experiment>/<quantity>
     events = ["icing-alert"]           # kinds of events it records
-    cameras = []                       # names of camera sensors whose frames it wants
+    cameras = ["{camera}"]             # camera sensors whose frames it wants ({param} too)
     models = ["model/forecast.npz"]    # files it loads, relative to the folder
     timer = "1m"                       # how often on_timer runs (none if unset)
 
@@ -19,7 +19,9 @@
     description = "stream of the road-surface temperature"
 
 Parameter types: ``float``, ``int``, ``str``, ``bool``, ``duration`` (``"5m"`` -> seconds),
-``list`` (of strings). ``min``/``max`` bound numbers; ``choices`` bounds strings. The
+``list`` (of strings), ``path`` (a file: a relative path set in the config is relative to the
+config file's folder, a relative default to the experiment's folder; the experiment gets an
+absolute path as a string). ``min``/``max`` bound numbers; ``choices`` bounds strings. The
 ``[[experiment]]`` entry of the agent's config sets them, checked against this manifest with
 the same messages as the rest of the config.
 """
@@ -39,7 +41,7 @@ from ..readings import check_name
 
 MANIFEST_NAME = "experiment.toml"
 
-ParamType = Literal["float", "int", "str", "bool", "duration", "list"]
+ParamType = Literal["float", "int", "str", "bool", "duration", "list", "path"]
 
 _PYTHON_TYPES: dict[str, Any] = {
     "float": float,
@@ -48,6 +50,7 @@ _PYTHON_TYPES: dict[str, Any] = {
     "bool": bool,
     "duration": Duration,
     "list": list[str],
+    "path": str,
 }
 
 _ENTRY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[A-Za-z_][A-Za-z0-9_]*$")
@@ -137,22 +140,39 @@ class Manifest(BaseModel):
             **fields,
         )
 
-    def validate_params(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Check ``values`` against the parameters; :class:`ValidationError` on problems."""
-        return self.params_model().model_validate(values).model_dump()
+    def validate_params(
+        self, values: dict[str, Any], *, base: Path | None = None
+    ) -> dict[str, Any]:
+        """Check ``values`` against the parameters; :class:`ValidationError` on problems.
+
+        ``path`` parameters come back absolute: a value from ``values`` relative to ``base``
+        (the config file's folder; the working directory if None), a default relative to the
+        experiment's folder.
+        """
+        checked: dict[str, Any] = self.params_model().model_validate(values).model_dump()
+        for key, spec in self.params.items():
+            if spec.type == "path" and checked[key]:
+                folder = (base or Path.cwd()) if key in values else self.folder
+                checked[key] = str((folder / Path(checked[key]).expanduser()).absolute())
+        return checked
 
     def read_patterns(self, params: dict[str, Any]) -> list[str]:
         """``reads`` with ``{param}`` placeholders filled in from ``params``."""
-        patterns = []
-        for pattern in self.reads:
-            for key in _PLACEHOLDER.findall(pattern):
-                if key not in params:
-                    raise ConfigError(
-                        f"experiment {self.name!r}: reads pattern {pattern!r} uses {{{key}}}, "
-                        f"which is not a parameter; parameters: {', '.join(params) or '(none)'}"
-                    )
-            patterns.append(_PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), pattern))
-        return patterns
+        return [self._fill("reads pattern", pattern, params) for pattern in self.reads]
+
+    def camera_names(self, params: dict[str, Any]) -> list[str]:
+        """``cameras`` with ``{param}`` placeholders filled in; empty names are left out."""
+        names = [self._fill("cameras entry", name, params) for name in self.cameras]
+        return [name for name in names if name]
+
+    def _fill(self, what: str, template: str, params: dict[str, Any]) -> str:
+        for key in _PLACEHOLDER.findall(template):
+            if key not in params:
+                raise ConfigError(
+                    f"experiment {self.name!r}: {what} {template!r} uses {{{key}}}, "
+                    f"which is not a parameter; parameters: {', '.join(params) or '(none)'}"
+                )
+        return _PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), template)
 
 
 def load_manifest(folder: Path) -> Manifest:

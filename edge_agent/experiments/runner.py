@@ -25,8 +25,8 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from ..clock import Clock
 from ..errors import ExperimentError
@@ -36,6 +36,22 @@ from ..resources import Resources
 from .base import Context, Experiment, RecordEvent
 from .catalog import load_experiment_class
 from .manifest import Manifest
+
+POLL_S = 0.5
+"""How often a waiting experiment looks for its camera, in seconds."""
+
+CAMERA_WAIT_WARNING_S = 30.0
+"""After this many seconds without its camera, an experiment logs a warning."""
+
+
+class FrameFeed(Protocol):
+    """What a camera's frame source hands out (``drivers.camera.source.FrameSubscription``)."""
+
+    def __aiter__(self) -> AsyncIterator[Any]: ...
+
+    async def __aenter__(self) -> Any: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
 
 
 class ExperimentRunner:
@@ -184,7 +200,7 @@ class ExperimentRunner:
                     group.create_task(self._readings(sub))
                 if self.manifest.timer:
                     group.create_task(self._timer(self.manifest.timer))
-                for camera in self.manifest.cameras:
+                for camera in self.manifest.camera_names(self.params):
                     group.create_task(self._frames(camera))
         except* ExperimentError as group_error:
             raise group_error.exceptions[0] from None
@@ -208,10 +224,33 @@ class ExperimentRunner:
             await self.tick(self._clock.now())
 
     async def _frames(self, camera: str) -> None:
-        source = self._resources.lookup("camera", camera, object)
-        frames = source.frames()  # type: ignore[attr-defined]
-        async for frame in frames:
-            await self.frame(camera, frame)
+        """Hand ``camera``'s new frames to ``on_frame``; the newest when the hook is slower.
+
+        The camera driver may start after the experiment, and a driver restart (a lost device)
+        ends its frames: wait for the camera, and subscribe again when its frames end.
+        """
+        waited = 0.0
+        while True:
+            if camera not in self._resources.names("camera"):
+                if waited >= CAMERA_WAIT_WARNING_S and waited - POLL_S < CAMERA_WAIT_WARNING_S:
+                    self.log.warning(
+                        "experiment %r: camera %r has not started after %.0f s (cameras: %s); "
+                        "check the camera sensor's log",
+                        self.name,
+                        camera,
+                        waited,
+                        ", ".join(self._resources.names("camera")) or "none",
+                    )
+                await asyncio.sleep(POLL_S)
+                waited += POLL_S
+                continue
+            waited = 0.0
+            source = self._resources.lookup("camera", camera, object)
+            frames: FrameFeed = source.subscribe(buffer=1)  # type: ignore[attr-defined]
+            async with frames:
+                async for frame in frames:
+                    await self.frame(camera, frame)
+            await asyncio.sleep(POLL_S)
 
     def stats(self) -> dict[str, Any]:
         """Figures for ``status`` and the API: calls per hook, errors, CPU seconds."""
