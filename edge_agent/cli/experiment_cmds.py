@@ -172,6 +172,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  folder  {manifest.folder}")
         if manifest.reads:
             print(f"  reads   {', '.join(manifest.reads)}")
+        if manifest.cameras:
+            print(f"  frames  {', '.join(manifest.cameras)}")
         for key, spec in manifest.params.items():
             default = "(required)" if spec.required else repr(spec.default)
             unit = f" {spec.unit}" if spec.unit else ""
