@@ -40,6 +40,7 @@ from .hub import Hub, Subscription
 from .readings import Quality, Reading
 from .resources import Resources
 from .store import BatchWriter, ClockWatch, RetentionPolicy, Store, open_store
+from .store.clocksync import HoldLimit
 from .store.retention import apply_retention, make_room
 from .supervisor import Supervisor
 from .systemd import Notifier
@@ -97,7 +98,12 @@ class Agent:
         self.config = config
         self.log = logger
         self.clock = clock or SystemClock(trust=config.device.trust_clock)
-        self.clock_watch = ClockWatch(self.clock)
+        # With an uplink, readings taken before the clock's synchronisation are held back until
+        # they are corrected, within limits (edge_agent/store/clocksync.py).
+        self.clock_watch = ClockWatch(
+            self.clock,
+            hold=None if config.uplink is None else HoldLimit.for_store(config.store.max_size),
+        )
         self.hook_timeout = hook_timeout
         self.hub = Hub()
         self.supervisor = Supervisor(logger.getChild("supervisor"))

@@ -14,7 +14,8 @@ database file runs low on free pages, so that the store never needs a block the 
 Readings it had to drop because its memory bound was reached are counted in
 ``dropped.writer_overflow`` as soon as a commit succeeds again. With a
 :class:`~edge_agent.store.clocksync.ClockWatch`, each batch records which of its rows were taken
-before the clock was synchronised, and the writer corrects their times once it is.
+before the clock was synchronised, and the writer corrects their times once it is (and, with
+the watch's hold limit, releases to the uplink what waited too long for that).
 """
 
 from __future__ import annotations
@@ -182,12 +183,7 @@ class BatchWriter:
             while True:
                 with self._cond:
                     while not self._due():
-                        timeout = None
-                        if self._pending:
-                            timeout = max(
-                                0.0, self._oldest_pending + self.flush_interval - time.monotonic()
-                            )
-                        self._cond.wait(timeout)
+                        self._cond.wait(self._wait_time())
                     batch, self._pending = self._pending, []
                     calls, self._calls = self._calls, []
                     stopping = self._stopping
@@ -210,21 +206,8 @@ class BatchWriter:
                 failures = 0
                 if batch:
                     self._after_commit(store)
-                watch = self._clock_watch
-                if watch is not None and watch.correction_due():
-                    try:
-                        result = watch.correct(store)
-                    except (StoreError, sqlite3.Error) as exc:
-                        self._log.error("cannot correct the times of readings: %s", exc)
-                    else:
-                        if result is not None and result.corrected:
-                            self._log.info(
-                                "clock synchronised: moved %d readings taken before it by "
-                                "%+.3f to %+.3f s",
-                                result.corrected,
-                                result.shift_min,
-                                result.shift_max,
-                            )
+                if self._clock_watch is not None:
+                    self._follow_clock(store, self._clock_watch)
                 for fn, future in calls:
                     if future.set_running_or_notify_cancel():
                         try:
@@ -241,11 +224,53 @@ class BatchWriter:
     def _due(self) -> bool:
         if self._stopping or self._calls or len(self._pending) >= self.flush_count:
             return True
-        if self._clock_watch is not None and self._clock_watch.correction_due():
+        watch = self._clock_watch
+        if watch is not None and (watch.correction_due() or watch.release_in() == 0):
             return True
         return bool(self._pending) and (
             time.monotonic() - self._oldest_pending >= self.flush_interval
         )
+
+    def _wait_time(self) -> float | None:
+        """Seconds until the oldest pending reading or the clock watch's next look is due."""
+        waits = []
+        if self._pending:
+            waits.append(self._oldest_pending + self.flush_interval - time.monotonic())
+        release_in = None if self._clock_watch is None else self._clock_watch.release_in()
+        if release_in is not None:
+            waits.append(release_in)
+        return max(0.0, min(waits)) if waits else None
+
+    def _follow_clock(self, store: Store, watch: ClockWatch) -> None:
+        """Correct the readings taken before the clock's synchronisation once it is; release
+        the held-back ones that reached the hold limit to the uplink."""
+        if watch.correction_due():
+            try:
+                result = watch.correct(store)
+            except (StoreError, sqlite3.Error) as exc:
+                self._log.error("cannot correct the times of readings: %s", exc)
+            else:
+                if result is not None and result.corrected:
+                    self._log.info(
+                        "clock synchronised: moved %d readings taken before it by %+.3f to %+.3f s",
+                        result.corrected,
+                        result.shift_min,
+                        result.shift_max,
+                    )
+        if watch.release_in() == 0:
+            try:
+                releases = watch.release(store)
+            except (StoreError, sqlite3.Error) as exc:
+                self._log.error("cannot release held-back readings to the uplink: %s", exc)
+            else:
+                for release in releases:
+                    if release.readings:
+                        self._log.warning(
+                            "the uplink sends %d readings taken before the clock was "
+                            "synchronised with their unsynchronised times (%s)",
+                            release.readings,
+                            release.reason,
+                        )
 
     def _commit(self, store: Store, batch: list[Reading]) -> bool:
         watch = self._clock_watch

@@ -39,6 +39,37 @@ disturbed by steps of the wall clock.
 A step of a clock that is already synchronised (NTP correcting itself) is reported by
 :meth:`ClockWatch.check` so that the agent records an event; such readings are neither flagged
 nor moved.
+
+Holding back at the uplink
+--------------------------
+
+Readings must not leave the device with times that are about to change: the outbox
+(:mod:`edge_agent.uplink.outbox`) sends nothing from the first row of the oldest segment that is
+still *held* (``state = 'pending'`` and ``released IS NULL``) until that segment is corrected.
+Readings committed before it keep flowing; everything after it waits, so the region still
+receives every stream in commit order. Row and segment are committed in one transaction and the
+outbox reads the boundary and the readings in one statement, so it never sees a flagged
+reading without its segment, nor a corrected segment with the old times.
+
+Holding back cannot last for ever: a Pi without any time source would never send again, and
+retention by size would drop what it holds. With a :class:`HoldLimit` (the agent sets one when
+an uplink is configured) the writer looks every :data:`RELEASE_CHECK` seconds and *releases* a
+segment, that is, lets the uplink send its readings with the times they carry, still flagged
+``clock_unsynced``, when
+
+- it was recorded in an earlier boot: its monotonic clock is gone, it can never be corrected;
+- its first reading was taken :data:`HOLD_MAX_WAIT` (24 h) ago on the monotonic clock and the
+  clock is still not synchronised;
+- the readings held back from it on take more than :data:`HOLD_MAX_SHARE` (half) of
+  ``store.max_size``; retention by size would otherwise begin to drop them unsent.
+
+Each release is counted (``clock.released_unsynced``) and recorded as a ``clock`` warning event
+with the first and last reading id, which goes to the region ahead of the readings: flagged
+readings named in such an event carry unsynchronised times, flagged readings outside one carry
+corrected times. A released segment is closed (readings of the same spell that follow start a
+new segment, held back again) but stays pending for the correction: if the clock is synchronised
+later in the same boot, its readings are still corrected here, and the correction event lists
+the released ids with their shift, so that the region can move its copies too.
 """
 
 from __future__ import annotations
@@ -51,13 +82,22 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from ..clock import Clock
 from ..readings import Quality, Reading
 from .database import Store
 
 BOOT_ID_PATH: Final = Path("/proc/sys/kernel/random/boot_id")
+HOLD_MAX_WAIT: Final = 24 * 3600.0
+"""Seconds (monotonic) the uplink holds back readings taken before the clock's synchronisation:
+a day covers a lab whose network, and with it NTP, is down overnight or over a weekend day,
+and bounds the delay of a device that has no time source at all."""
+HOLD_MAX_SHARE: Final = 0.5
+"""Share of ``store.max_size`` the held-back readings may take before they are released: well
+before retention by size (which drops the oldest rows, the held ones last) reaches them."""
+RELEASE_CHECK: Final = 60.0
+"""Seconds between two looks of the writer at the held-back segments."""
 _US: Final = 1_000_000
 _UNSYNCED: Final = int(Quality.CLOCK_UNSYNCED)
 
@@ -88,6 +128,39 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldLimit:
+    """When the uplink stops holding back readings that wait for their correction.
+
+    Attributes:
+        max_wait: seconds since a segment's first reading (monotonic clock).
+        max_bytes: bytes the held-back readings may take in the database; None: no limit.
+    """
+
+    max_wait: float = HOLD_MAX_WAIT
+    max_bytes: int | None = None
+
+    @classmethod
+    def for_store(cls, max_size: int | None) -> HoldLimit:
+        """The limits for a store of ``store.max_size`` bytes (None: no size limit)."""
+        return cls(max_bytes=None if max_size is None else int(max_size * HOLD_MAX_SHARE))
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Segments released for one reason by one look (see the module docstring)."""
+
+    reason: str
+    """``earlier boot``, ``waited`` or ``size``."""
+    segments: int
+    readings: int
+    """Flagged readings in them: sent with the times they carry."""
+    first_row: int
+    last_row: int
+    waited: float | None
+    """Seconds the oldest of them waited on the monotonic clock (None for an earlier boot)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ClockStep:
     """A step of a synchronised wall clock, seconds (negative: backwards)."""
 
@@ -106,6 +179,9 @@ class Correction:
     """Smallest and largest shift applied, seconds."""
     lost: int
     """Flagged readings of earlier boots that cannot be corrected."""
+    released: tuple[tuple[int, int, float], ...] = ()
+    """(first row, last row, shift in seconds) of corrected segments the uplink had released:
+    the region holds their readings with the uncorrected times."""
 
 
 class _Entry:
@@ -144,23 +220,24 @@ class Spans:
         self.new = []
         for run in self.runs:
             segment, start, stop = run.segment, run.start, run.stop
-            if segment.db_id is None:
-                cur = conn.execute(
-                    "INSERT INTO clock_segments (boot, offset_us, first_row, last_row) "
-                    "VALUES (?, ?, ?, ?)",
-                    (
-                        segment.boot,
-                        round(segment.offset * _US),
-                        first_row + start,
-                        first_row + stop,
-                    ),
-                )
-                self.new.append((segment, int(cur.lastrowid or 0)))
-            else:
-                conn.execute(
-                    "UPDATE clock_segments SET last_row = max(last_row, ?) WHERE id = ?",
+            # A segment grows only while it is held and waits for its correction. Readings that
+            # come after its correction (noted before the sync, committed after it) or after its
+            # release start a new row of the same offset, which is held and corrected in turn.
+            if (
+                segment.db_id is not None
+                and conn.execute(
+                    "UPDATE clock_segments SET last_row = max(last_row, ?) "
+                    "WHERE id = ? AND state = 'pending' AND released IS NULL",
                     (first_row + stop, segment.db_id),
-                )
+                ).rowcount
+            ):
+                continue
+            cur = conn.execute(
+                "INSERT INTO clock_segments (boot, offset_us, first_row, last_row) "
+                "VALUES (?, ?, ?, ?)",
+                (segment.boot, round(segment.offset * _US), first_row + start, first_row + stop),
+            )
+            self.new.append((segment, int(cur.lastrowid or 0)))
 
 
 class ClockWatch:
@@ -171,6 +248,8 @@ class ClockWatch:
         boot_id: the boot's id (default: the kernel's).
         tolerance: seconds by which the offset may wander before it counts as a step.
         monotonic: the monotonic clock (tests may pass their own).
+        hold: when held-back readings are released to the uplink (None: never; the agent
+            passes :meth:`HoldLimit.for_store` when an uplink is configured).
     """
 
     def __init__(
@@ -180,11 +259,14 @@ class ClockWatch:
         boot_id: str | None = None,
         tolerance: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
+        hold: HoldLimit | None = None,
     ) -> None:
         self._clock = clock
         self.boot = boot_id if boot_id is not None else read_boot_id()
         self.tolerance = tolerance
         self._monotonic = monotonic
+        self.hold = hold
+        self._next_release = monotonic()  # at once: an earlier boot may have left segments
         self._lock = threading.Lock()
         self._queue: deque[_Entry] = deque()
         self._by_id: dict[int, _Entry] = {}
@@ -288,6 +370,36 @@ class ClockWatch:
             record_correction(store, result, at=at)
         return result
 
+    def release_in(self) -> float | None:
+        """Seconds until :meth:`release` is due (0 when it is; None without a hold limit)."""
+        if self.hold is None:
+            return None
+        return max(0.0, self._next_release - self._monotonic())
+
+    def release(self, store: Store, *, at: float | None = None) -> list[Release]:
+        """Release the held segments that reached the hold limit (writer thread)."""
+        if self.hold is None:
+            return []
+        now = self._monotonic()
+        self._next_release = now + RELEASE_CHECK
+        releases = release_segments(store, self.boot, monotonic_now=now, limit=self.hold)
+        for release in releases:
+            record_release(store, release, at=at)
+        return releases
+
+    def forget_rows(self) -> None:
+        """The store was replaced by a fresh database: segments get new rows when they grow.
+
+        Called in the writer thread; readings noted but not committed yet keep their segment.
+        """
+        with self._lock:
+            segments = {id(e.segment): e.segment for e in self._queue}
+        current = self._segment
+        if current is not None:
+            segments[id(current)] = current
+        for segment in segments.values():
+            segment.db_id = None
+
 
 def correct_segments(store: Store, boot: str, synced_offset: float) -> Correction:
     """Shift every pending segment of ``boot`` to ``synced_offset``; mark other boots' lost."""
@@ -295,13 +407,14 @@ def correct_segments(store: Store, boot: str, synced_offset: float) -> Correctio
     target = round(synced_offset * _US)
     corrected = 0
     shifts: list[int] = []
+    released: list[tuple[int, int, float]] = []
     with store.transaction():
         pending = conn.execute(
-            "SELECT id, offset_us, first_row, last_row FROM clock_segments "
+            "SELECT id, offset_us, first_row, last_row, released FROM clock_segments "
             "WHERE state = 'pending' AND boot = ?",
             (boot,),
         ).fetchall()
-        for segment_id, offset_us, first, last in pending:
+        for segment_id, offset_us, first, last, was_released in pending:
             shift = target - offset_us
             corrected += conn.execute(
                 "UPDATE readings SET t = t + ? WHERE id BETWEEN ? AND ? AND quality & ?",
@@ -312,6 +425,8 @@ def correct_segments(store: Store, boot: str, synced_offset: float) -> Correctio
                 (shift, segment_id),
             )
             shifts.append(shift)
+            if was_released is not None:
+                released.append((int(first), int(last), shift / _US))
         lost = conn.execute(
             "SELECT count(*) FROM clock_segments c JOIN readings r "
             "ON r.id BETWEEN c.first_row AND c.last_row "
@@ -328,6 +443,7 @@ def correct_segments(store: Store, boot: str, synced_offset: float) -> Correctio
         shift_min=min(shifts, default=0) / _US,
         shift_max=max(shifts, default=0) / _US,
         lost=int(lost),
+        released=tuple(released),
     )
 
 
@@ -351,23 +467,145 @@ def record_correction(store: Store, result: Correction, *, at: float | None = No
             f"; {result.lost} readings of an earlier boot keep their unsynchronised times "
             "(flagged clock_unsynced)"
         )
+    data: dict[str, Any] = {
+        "corrected": result.corrected,
+        "segments": result.segments,
+        "shift_min_s": result.shift_min,
+        "shift_max_s": result.shift_max,
+        "uncorrectable": result.lost,
+    }
+    if result.released:
+        message += (
+            "; the uplink had sent some of them before with their unsynchronised times: "
+            "this event's data gives their ids and shifts"
+        )
+        data["released"] = [
+            {"first_id": f"{store.uid}-{a}", "last_id": f"{store.uid}-{b}", "shift_s": shift}
+            for a, b, shift in result.released
+        ]
     store.record_event(
         "clock",
         message,
         severity="warning" if result.lost else "info",
+        data=data,
+        at=at,
+    )
+
+
+def _held_bytes(store: Store, first_row: int) -> float:
+    """Bytes the readings from ``first_row`` on take in the database, estimated by their share
+    of the rows. Row ids are dense above the oldest row (retention deletes from the oldest
+    on), so the ids give the counts without counting."""
+    low, high = store.connection.execute("SELECT min(id), max(id) FROM readings").fetchone()
+    if high is None or high < first_row:
+        return 0.0
+    held = high - max(first_row, low) + 1
+    return float(store.size_bytes() * held / (high - low + 1))
+
+
+def release_segments(
+    store: Store, boot: str, *, monotonic_now: float, limit: HoldLimit
+) -> list[Release]:
+    """Release the held segments that reached ``limit`` (oldest first; see the module
+    docstring). ``monotonic_now`` is this boot's monotonic clock, seconds."""
+    conn = store.connection
+    held = conn.execute(
+        "SELECT id, boot, offset_us, first_row, last_row FROM clock_segments "
+        "WHERE state = 'pending' AND released IS NULL ORDER BY first_row"
+    ).fetchall()
+    chosen: list[tuple[int, int, int, str, float | None]] = []
+    for segment_id, segment_boot, offset_us, first, last in held:
+        waited: float | None = None
+        if segment_boot != boot:
+            reason = "earlier boot"
+        else:
+            head = conn.execute(
+                "SELECT t FROM readings WHERE id BETWEEN ? AND ? AND quality & ? "
+                "ORDER BY id LIMIT 1",
+                (first, last, _UNSYNCED),
+            ).fetchone()
+            if head is not None:
+                # The monotonic time of the reading: its recorded time minus the offset.
+                waited = monotonic_now - (head[0] - offset_us) / _US
+            if head is None or (waited is not None and waited >= limit.max_wait):
+                reason = "waited"  # (nothing left of it: retention dropped its readings)
+            elif limit.max_bytes is not None and _held_bytes(store, first) > limit.max_bytes:
+                reason = "size"
+            else:
+                break  # the later segments are younger and hold back less
+        chosen.append((segment_id, first, last, reason, waited))
+    if not chosen:
+        return []
+    groups: dict[str, list[tuple[int, int, int, float | None]]] = {}
+    with store.transaction():
+        for segment_id, first, last, reason, waited in chosen:
+            conn.execute(
+                "UPDATE clock_segments SET released = ? WHERE id = ?", (reason, segment_id)
+            )
+            flagged = conn.execute(
+                "SELECT count(*) FROM readings WHERE id BETWEEN ? AND ? AND quality & ?",
+                (first, last, _UNSYNCED),
+            ).fetchone()[0]
+            groups.setdefault(reason, []).append((int(first), int(last), int(flagged), waited))
+    return [
+        Release(
+            reason=reason,
+            segments=len(parts),
+            readings=sum(p[2] for p in parts),
+            first_row=min(p[0] for p in parts),
+            last_row=max(p[1] for p in parts),
+            waited=max((p[3] for p in parts if p[3] is not None), default=None),
+        )
+        for reason, parts in groups.items()
+    ]
+
+
+def record_release(store: Store, release: Release, *, at: float | None = None) -> None:
+    """Count a release and record it as a ``clock`` warning event (none for empty segments)."""
+    if not release.readings:
+        return
+    store.add_counter("clock.released_unsynced", release.readings)
+    count = release.readings
+    ids = f"ids {store.uid}-{release.first_row} to {store.uid}-{release.last_row}"
+    carried = "with the times they carry (flagged clock_unsynced)"
+    if release.reason == "earlier boot":
+        message = (
+            f"{count} readings taken before the clock was synchronised in an earlier boot "
+            f"cannot be corrected; the uplink sends them {carried}: {ids}"
+        )
+    else:
+        if release.reason == "waited":
+            hours = (release.waited or 0.0) / 3600
+            why = f"the clock has not been synchronised for {hours:.0f} h"
+        else:
+            why = (
+                f"the readings waiting for the clock's synchronisation take over "
+                f"{HOLD_MAX_SHARE:.0%} of store.max_size"
+            )
+        message = (
+            f"{why}: the uplink sends {count} readings taken before it {carried} instead of "
+            f"holding them back: {ids}; they are corrected here once the clock is "
+            "synchronised; check the time sync (timedatectl status)"
+        )
+    store.record_event(
+        "clock",
+        message,
+        severity="warning",
         data={
-            "corrected": result.corrected,
-            "segments": result.segments,
-            "shift_min_s": result.shift_min,
-            "shift_max_s": result.shift_max,
-            "uncorrectable": result.lost,
+            "released": count,
+            "reason": release.reason,
+            "segments": release.segments,
+            "first_id": f"{store.uid}-{release.first_row}",
+            "last_id": f"{store.uid}-{release.last_row}",
+            "waited_s": release.waited,
         },
         at=at,
     )
 
 
 def pending_ranges(store: Store) -> list[tuple[int, int]]:
-    """Row ranges of segments not corrected yet (retention leaves their readings' age alone)."""
+    """Row ranges of segments not corrected yet, released or not (retention leaves their
+    readings' age alone)."""
     return [
         (int(a), int(b))
         for a, b in store.connection.execute(
@@ -377,9 +615,14 @@ def pending_ranges(store: Store) -> list[tuple[int, int]]:
 
 
 __all__ = [
+    "HOLD_MAX_SHARE",
+    "HOLD_MAX_WAIT",
+    "RELEASE_CHECK",
     "ClockStep",
     "ClockWatch",
     "Correction",
+    "HoldLimit",
+    "Release",
     "Run",
     "Segment",
     "Spans",
@@ -387,4 +630,6 @@ __all__ = [
     "pending_ranges",
     "read_boot_id",
     "record_correction",
+    "record_release",
+    "release_segments",
 ]

@@ -63,6 +63,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )""",
         "CREATE INDEX clock_segments_pending ON clock_segments (state, boot)",
     ),
+    # 2 -> 3: the uplink holds back the readings of pending segments until they are corrected;
+    # ``released`` says why it stopped waiting for a segment (NULL: it still waits).
+    ("ALTER TABLE clock_segments ADD COLUMN released TEXT",),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -11,6 +11,13 @@ row costs about five times the whole rest of the drain (``bench/sync.py``).
 Two positions per kind: *sent* (what went to the broker on this connection) and *acked* (the
 contiguous prefix the broker acknowledged). A lost connection rewinds *sent* to *acked*; only
 *acked* is ever persisted.
+
+Readings taken before the clock was synchronised are held back until the store has corrected
+their times: nothing is read from the first row of the oldest clock segment that is still held
+(:data:`HELD_FROM`; see "Holding back at the uplink" in :mod:`edge_agent.store.clocksync`),
+so the region receives no reading with a time that is about to change, and every stream still
+in commit order. The boundary and the readings come from one statement, hence one snapshot of
+the database.
 """
 
 from __future__ import annotations
@@ -23,6 +30,11 @@ from .senml import OutboxRow, PackEncoder
 
 _US: Final = 1_000_000
 EVENTS_PER_PACK: Final = 100
+HELD_FROM: Final = (
+    "(SELECT coalesce(min(first_row), 9223372036854775807) FROM clock_segments "
+    "WHERE state = 'pending' AND released IS NULL)"
+)
+"""SQL for the first row held back for its clock correction (the largest row id: none)."""
 
 
 @dataclass(slots=True)
@@ -123,7 +135,8 @@ class Outbox:
     def _fill(self, limit: int) -> bool:
         conn = self.store.connection
         rows: list[OutboxRow] = conn.execute(
-            "SELECT id, stream, t, value, quality FROM readings WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, stream, t, value, quality FROM readings "
+            f"WHERE id > ? AND id < {HELD_FROM} ORDER BY id LIMIT ?",
             (self.sent_row, limit),
         ).fetchall()
         self._rows = rows
@@ -142,6 +155,13 @@ class Outbox:
         """Committed readings not yet acknowledged."""
         row = self.store.connection.execute(
             "SELECT count(*) FROM readings WHERE id > ?", (self.acked_row,)
+        ).fetchone()
+        return int(row[0])
+
+    def held_back(self) -> int:
+        """Committed readings not sent because they wait for their clock correction."""
+        row = self.store.connection.execute(
+            f"SELECT count(*) FROM readings WHERE id >= {HELD_FROM} AND id > ?", (self.acked_row,)
         ).fetchone()
         return int(row[0])
 

@@ -39,13 +39,15 @@ def agent_config(
     store: str = "",
     extra: str = "",
     trust_clock: bool = False,
+    device: str = 'id = "fault-pi"',
 ) -> AgentConfig:
-    """A config with two simulated sensors, the store and API socket under ``tmp_path``."""
+    """A config with two simulated sensors, the store and API socket under ``tmp_path``;
+    ``device`` holds the ``[device]`` keys besides ``trust_clock``."""
     text = f"""
 experiments_dir = "{tmp_path / "experiments"}"
 
 [device]
-id = "fault-pi"
+{device}
 trust_clock = {"true" if trust_clock else "false"}
 
 [store]

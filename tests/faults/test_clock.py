@@ -5,7 +5,10 @@ What must hold: readings keep their order; readings taken before the sync are fl
 ``clock_unsynced`` and, once the clock is synchronised, moved to their true time; the timers
 (sensor polling, an experiment's ``on_timer``, retention) keep working through every step; and
 retention by age neither drops the pre-sync readings (whose recorded times lie decades back)
-nor stops dropping what is really old.
+nor stops dropping what is really old. At the region, through a real mosquitto and the
+collector: no reading arrives with a time from before its correction; the readings committed
+before the first pre-sync one arrive while the clock is still wrong; in the end every reading
+arrives exactly once, with the time the store holds, every stream in commit order.
 
 The real agent runs in-process with an injected clock at its boundary (``Agent(clock=...)``):
 the wall clock is the system's plus a shift the test sets, and whether it is synchronised is
@@ -15,13 +18,30 @@ what the test says, as the kernel's ``adjtimex`` status would.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from edge_agent.readings import Quality, Reading
 from edge_agent.store import Store
 from tests.faults.rig import agent_config, read_store, running, wait_until, write_experiment
+from tests.integration.mosquitto import (
+    CITY,
+    DEVICE,
+    LAB,
+    Broker,
+    CollectorThread,
+    Pki,
+    RunningUplink,
+    broker_fixture,  # noqa: F401
+    collector_fixture,  # noqa: F401
+    pki_fixture,  # noqa: F401
+    uplink_table,
+)
+from tests.integration.mosquitto import wait_until as wait_until_blocking
 
 PAST = 2 * 86400.0  # 3 January 1970, as a Pi without RTC and without fake-hwclock starts
 YEAR = 365 * 86400.0
@@ -58,12 +78,34 @@ class SteppedClock:
         self.shift = at - time.time()
 
 
-def test_clock_far_in_the_past_then_forward_then_back(tmp_path: Path) -> None:
+def collected(db: Path) -> list[tuple[str, int, str]]:
+    """(reading id, time in µs, quality flags) at the region collector, in arrival order."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return [
+            (rid, t, quality)
+            for rid, t, quality in conn.execute(
+                "SELECT id, t, quality FROM readings WHERE device = ? ORDER BY seq", (DEVICE,)
+            )
+        ]
+    except sqlite3.OperationalError:  # the collector is creating its tables
+        return []
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_clock_far_in_the_past_then_forward_then_back(
+    tmp_path: Path, broker: Broker, pki: Pki, collector: CollectorThread
+) -> None:
     write_experiment(tmp_path, "ticker", TICKER_MANIFEST, TICKER_CODE)
     config = agent_config(
         tmp_path,
         store='retention_interval = "500ms"\nmax_age = "365d"',
-        extra='[[experiment]]\nname = "ticker"',
+        device=f'id = "{DEVICE}"\ncity = "{CITY}"\nlab = "{LAB}"',
+        extra=uplink_table(broker.port, pki, tmp_path) + '\n[[experiment]]\nname = "ticker"',
     )
     data = config.store.data_dir
     # A device that has run before: readings from two years ago, which retention must drop
@@ -73,6 +115,8 @@ def test_clock_far_in_the_past_then_forward_then_back(tmp_path: Path) -> None:
         store.write(
             [Reading("old/temperature", real_start - 2 * YEAR + i, 1.0, "Cel") for i in range(50)]
         )
+        old_ids = {f"{store.uid}-{row}" for row in range(1, 51)}
+    region: dict[str, list[tuple[str, int, str]]] = {}
 
     clock = SteppedClock(at=PAST, synchronized=False)
     published: dict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -91,6 +135,12 @@ def test_clock_far_in_the_past_then_forward_then_back(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(config, clock=clock, on_reading=seen) as agent:
             await wait_until(lambda: enough("past"), "readings and ticks before the sync")
+            # What was committed before the first pre-sync reading flows while the clock is
+            # wrong; nothing after it does.
+            await wait_until(
+                lambda: {rid for rid, _, _ in collected(collector.db)} >= old_ids,
+                "the readings from before the pre-sync ones at the region",
+            )
 
             # NTP steps the clock to the right time; the kernel reports it synchronised a moment
             # later (the agent's SystemClock re-checks every 10 s).
@@ -109,6 +159,10 @@ def test_clock_far_in_the_past_then_forward_then_back(tmp_path: Path) -> None:
                 ),
                 "retention to drop the two-year-old readings",
             )
+            # Time enough for the uplink to have sent anything it would send (it is woken by
+            # every commit, and acknowledged packs arrive within milliseconds here).
+            await asyncio.sleep(2.0)
+            region["before sync"] = collected(collector.db)
             phase[0] = "synced"
             clock.synchronized = True
             await wait_until(
@@ -133,6 +187,16 @@ def test_clock_far_in_the_past_then_forward_then_back(tmp_path: Path) -> None:
             )
 
     asyncio.run(scenario())
+
+    # Send what the agent committed last (its uplink stopped with it), as a restarted agent
+    # would, then compare the region with the store.
+    with RunningUplink(config) as run:
+        wait_until_blocking(
+            lambda: run.uplink.state == "connected" and run.status().backlog == 0,
+            60,
+            lambda: f"the outbox did not empty: {run.status()}",
+        )
+    region["end"] = collected(collector.db)
 
     with read_store(data) as store:
         assert store.integrity_check() == []
@@ -183,3 +247,31 @@ def test_clock_far_in_the_past_then_forward_then_back(tmp_path: Path) -> None:
     # After the step back the clock's times are kept as they are (not flagged, not moved).
     back = [r for s in rows.values() for r in s if r.time < real_start - 1800]
     assert back and not any(r.quality & Quality.CLOCK_UNSYNCED for r in back)
+
+    # At the region: before the sync, the old readings and nothing after them (no pre-sync
+    # reading, nor a later one ahead of it).
+    assert {rid for rid, _, _ in region["before sync"]} == old_ids
+    # In the end: every stored reading exactly once, with the corrected time the store holds,
+    # every stream in commit order (the old ones were dropped here by retention after they
+    # were sent).
+    with read_store(data) as store:
+        stored = {r.id: r for r in store.after(0, limit=10**9)}
+    arrived = [rid for rid, _, _ in region["end"]]
+    assert len(arrived) == len(set(arrived)), "a reading arrived twice at the region"
+    assert set(arrived) == set(stored) | old_ids
+    times = {rid: t for rid, t, _ in region["end"]}
+    wrong = [
+        (rid, times[rid] / 1e6, r.time)
+        for rid, r in stored.items()
+        if abs(times[rid] - round(r.time * 1e6)) > 1
+    ]
+    assert not wrong, f"{len(wrong)} readings arrived with another time than stored: {wrong[:3]}"
+    flagged_at_region = {rid for rid, _, q in region["end"] if "clock_unsynced" in q}
+    assert flagged_at_region == {
+        rid for rid, r in stored.items() if r.quality & Quality.CLOCK_UNSYNCED
+    }
+    order: dict[str, list[int]] = defaultdict(list)
+    for rid in arrived:
+        if rid in stored:
+            order[stored[rid].stream].append(stored[rid].row)
+    assert all(rows == sorted(rows) for rows in order.values())
