@@ -8,7 +8,8 @@ aarch64 binary that the kernel runs through qemu-user (``binfmt_misc``), Python 
 The test builds the agent's wheel and the aarch64 wheels of its dependencies with
 ``images/build-wheels.sh`` (with the ``ble`` extra, which the demo's BLE tags need), unpacks the
 root, installs the agent into a venv there from those wheels only (``--no-index``), runs
-``edge-agent demo --duration 5`` in it, and checks from outside what the arm64 agent stored.
+``edge-agent demo --duration 10`` in it, and checks from outside what the arm64 agent stored
+(including the parking experiment's streams, which run the int8 model through LiteRT on aarch64).
 Each step's time is printed. Marked ``aarch64``: deselected in a normal run; run it with
 ``tests/aarch64/run.sh``.
 """
@@ -142,10 +143,10 @@ def test_demo_runs_from_the_wheel_in_an_arm64_bookworm_root(arm64_root: Path, wh
     started = time.monotonic()
     demo = chroot(
         root,
-        "/opt/edge-agent/bin/edge-agent", "demo", "--duration", "5", "--data-dir", "/tmp/demo",
+        "/opt/edge-agent/bin/edge-agent", "demo", "--duration", "10", "--data-dir", "/tmp/demo",
         timeout=900,
     )  # fmt: skip
-    timed("edge-agent demo --duration 5 (start to exit)", demo, started)
+    timed("edge-agent demo --duration 10 (start to exit)", demo, started)
     assert "readings committed to /tmp/demo/readings.db" in demo.stdout
     machine = chroot(
         root,
@@ -161,6 +162,8 @@ def test_demo_runs_from_the_wheel_in_an_arm64_bookworm_root(arm64_root: Path, wh
         streams = store.streams()
     assert count > 0
     assert "road-surface/temperature" in streams and "air/humidity" in streams
+    # The parking experiment ran the int8 model through LiteRT's aarch64 wheel.
+    assert {"parking/total", "parking/free", "parking/bay-1.occupied"} <= set(streams)
     print(f"\narm64 demo stored {count} readings of {len(streams)} streams")
     for step, seconds in TIMES.items():
         print(f"{seconds:8.1f} s  {step}")
