@@ -80,8 +80,10 @@ test)
     "$VENV/bin/ruff" check .
     say "mypy (strict for the package)"
     "$VENV/bin/mypy"
+    # One worker per core (EDGE_KIT_TEST_WORKERS overrides; 0 runs in this process); a test
+    # file stays on one worker, so its module fixtures (brokers, agents) start once.
     say "pytest"
-    exec "$VENV/bin/python" -m pytest "$@"
+    exec "$VENV/bin/python" -m pytest -n "${EDGE_KIT_TEST_WORKERS:-auto}" --dist loadfile "$@"
     ;;
 *)
     sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
