@@ -8,10 +8,11 @@ agent and across a database that had to be replaced. The region deduplicates by
 ``(device id, reading id)``. One process writes a data directory at a time: the writing store
 holds an exclusive lock on ``readings.db.lock``.
 
-What the store does when things go wrong: a damaged database at start is set aside and
-replaced (:mod:`.recovery`); a full disk drops the oldest readings, counted
-(:func:`.retention.make_room`); readings taken before the clock was synchronised are corrected
-once it is (:mod:`.clocksync`).
+What the store does when things go wrong: a damaged database, found at start or while the
+writer uses it, is set aside and replaced (:mod:`.recovery`); a full disk drops the oldest
+readings, counted (:func:`.retention.make_room`); readings taken before the clock was
+synchronised are corrected once it is, and the uplink holds them back until then, within limits
+(:mod:`.clocksync`).
 """
 
 from ..errors import StoreFullError

@@ -12,7 +12,14 @@ again at once; otherwise it keeps the batch in memory and retries with backoff. 
 has room for the reserve file again, the writer asks ``on_full`` once more whenever the
 database file runs low on free pages, so that the store never needs a block the disk lacks.
 Readings it had to drop because its memory bound was reached are counted in
-``dropped.writer_overflow`` as soon as a commit succeeds again. With a
+``dropped.writer_overflow`` as soon as a commit succeeds again.
+
+When SQLite says the database is damaged (``SQLITE_CORRUPT``, ``SQLITE_NOTADB``) while the
+writer commits, reads for a call, corrects or keeps counters, the writer sets the file aside and
+continues on a fresh database, with the ``store_replaced`` alert, exactly as a start on a
+damaged file does (:func:`~edge_agent.store.recovery.replace_damaged`): the batch it holds is
+committed there, a call is run again there. If even that fails, it keeps the readings in memory
+and tries to open the store again with backoff. With a
 :class:`~edge_agent.store.clocksync.ClockWatch`, each batch records which of its rows were taken
 before the clock was synchronised, and the writer corrects their times once it is (and, with
 the watch's hold limit, releases to the uplink what waited too long for that).
@@ -20,6 +27,7 @@ the watch's hold limit, releases to the uplink what waited too long for that).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -28,10 +36,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any, Final, TypeVar
 
-from ..errors import StoreError, StoreFullError
+from ..errors import StoreCorruptError, StoreError, StoreFullError
 from ..readings import Reading
 from .clocksync import ClockWatch
-from .database import Store
+from .database import Store, damage_of
+from .recovery import replace_damaged
 
 T = TypeVar("T")
 
@@ -101,6 +110,8 @@ class BatchWriter:
         self.last_row = 0
         self.dropped = 0
         self.write_errors = 0
+        self.replaced = 0
+        """Databases found damaged while in use and replaced by a fresh one."""
         self.last_error: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -161,6 +172,19 @@ class BatchWriter:
         with self._cond:
             self._cond.notify()
 
+    def check_rows(self, after: int, limit: int = 2000) -> Future[bool]:
+        """Read the readings after row ``after`` from the file, as the writer (another reader,
+        such as the uplink, found them damaged); if the writer finds the damage too, the store
+        is replaced as for damage it meets itself. The result says whether it was."""
+        replaced = self.replaced
+
+        def read(store: Store) -> bool:
+            store.connection.execute("PRAGMA shrink_memory")  # read the file, not the cache
+            store.after(after, limit=limit)
+            return self.replaced > replaced
+
+        return self.call(read)
+
     def flush(self, timeout: float | None = None) -> int:
         """Commit what is pending now and return the last committed row id (blocking)."""
         return self.call(lambda store: self.last_row).result(timeout)
@@ -177,7 +201,6 @@ class BatchWriter:
             self._ready.set()
             return
         self._ready.set()
-        store = self._store
         failures = 0
         try:
             while True:
@@ -187,15 +210,23 @@ class BatchWriter:
                     batch, self._pending = self._pending, []
                     calls, self._calls = self._calls, []
                     stopping = self._stopping
-                if batch and not self._commit(store, batch):
+                if self._store is None:
+                    self._reopen()
+                if self._store is None or (batch and not self._commit(batch)):
                     failures += 1
                     if stopping and failures >= 3:
-                        self._log.error(
-                            "giving up on %d readings that could not be committed at shutdown",
-                            len(batch),
-                        )
-                        self.dropped += len(batch)
-                        batch = []
+                        if batch:
+                            self._log.error(
+                                "giving up on %d readings that could not be committed at shutdown",
+                                len(batch),
+                            )
+                            self.dropped += len(batch)
+                            batch = []
+                        if self._store is None:
+                            for _, future in calls:
+                                if future.set_running_or_notify_cancel():
+                                    future.set_exception(StoreError(self.last_error or "no store"))
+                            break
                     else:
                         with self._cond:  # put the batch back in front, within the memory bound
                             self._pending[:0] = batch[: self.max_pending]
@@ -205,13 +236,13 @@ class BatchWriter:
                         continue
                 failures = 0
                 if batch:
-                    self._after_commit(store)
+                    self._after_commit()
                 if self._clock_watch is not None:
-                    self._follow_clock(store, self._clock_watch)
+                    self._follow_clock(self._clock_watch)
                 for fn, future in calls:
                     if future.set_running_or_notify_cancel():
                         try:
-                            future.set_result(fn(store))
+                            future.set_result(self._call(fn))
                         except BaseException as exc:
                             future.set_exception(exc)
                 if stopping:
@@ -219,7 +250,9 @@ class BatchWriter:
                         if not self._pending and not self._calls:
                             break
         finally:
-            store.close()
+            if self._store is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._store.close()
 
     def _due(self) -> bool:
         if self._stopping or self._calls or len(self._pending) >= self.flush_count:
@@ -241,14 +274,15 @@ class BatchWriter:
             waits.append(release_in)
         return max(0.0, min(waits)) if waits else None
 
-    def _follow_clock(self, store: Store, watch: ClockWatch) -> None:
+    def _follow_clock(self, watch: ClockWatch) -> None:
         """Correct the readings taken before the clock's synchronisation once it is; release
         the held-back ones that reached the hold limit to the uplink."""
-        if watch.correction_due():
+        if watch.correction_due() and self._store is not None:
             try:
-                result = watch.correct(store)
+                result = watch.correct(self._store)
             except (StoreError, sqlite3.Error) as exc:
-                self._log.error("cannot correct the times of readings: %s", exc)
+                if not self._recovered(exc):
+                    self._log.error("cannot correct the times of readings: %s", exc)
             else:
                 if result is not None and result.corrected:
                     self._log.info(
@@ -257,11 +291,12 @@ class BatchWriter:
                         result.shift_min,
                         result.shift_max,
                     )
-        if watch.release_in() == 0:
+        if watch.release_in() == 0 and self._store is not None:
             try:
-                releases = watch.release(store)
+                releases = watch.release(self._store)
             except (StoreError, sqlite3.Error) as exc:
-                self._log.error("cannot release held-back readings to the uplink: %s", exc)
+                if not self._recovered(exc):
+                    self._log.error("cannot release held-back readings to the uplink: %s", exc)
             else:
                 for release in releases:
                     if release.readings:
@@ -272,20 +307,31 @@ class BatchWriter:
                             release.reason,
                         )
 
-    def _commit(self, store: Store, batch: list[Reading]) -> bool:
+    def _commit(self, batch: list[Reading]) -> bool:
         watch = self._clock_watch
-        for attempt in range(2):
+        made_room = recovered = False
+        while self._store is not None:
+            store = self._store
             spans = watch.spans(batch) if watch is not None else None
             try:
                 last = store.write(batch, also=None if spans is None else spans.record)
             except StoreError as exc:
                 self.write_errors += 1
                 self.last_error = str(exc)
-                if attempt == 0 and isinstance(exc, StoreFullError) and self._make_room(store):
-                    continue
+                if not recovered and isinstance(exc, StoreCorruptError):
+                    recovered = True
+                    if self._recovered(exc):
+                        continue  # the same batch, into the fresh database
+                    return False
+                if not made_room and isinstance(exc, StoreFullError):
+                    made_room = True
+                    if self._make_room(store):
+                        continue
                 self._log.error("%s; keeping them in memory and retrying", exc)
                 return False
             break
+        else:
+            return False
         if watch is not None and spans is not None:
             watch.consumed(spans)
         self.committed += len(batch)
@@ -293,6 +339,62 @@ class BatchWriter:
         if self._on_commit is not None:
             self._on_commit(last, len(batch))
         return True
+
+    def _call(self, fn: Callable[[Store], T]) -> T:
+        """``fn(store)``; run again on the fresh database if it found the store damaged."""
+        if self._store is None:
+            raise StoreError(f"the store is not open: {self.last_error}")
+        try:
+            return fn(self._store)
+        except Exception as exc:
+            if not self._recovered(exc):
+                raise
+        assert self._store is not None
+        return fn(self._store)
+
+    def _recovered(self, exc: BaseException) -> bool:
+        """If ``exc`` says the database is damaged, set it aside and open a fresh one in its
+        place (:func:`~edge_agent.store.recovery.replace_damaged`); whether that happened."""
+        damage = damage_of(exc)
+        store = self._store
+        if damage is None or store is None:
+            return False
+        self._store = None
+        self.last_error = f"{store.path} turned out damaged while in use ({damage})"
+        try:
+            fresh = replace_damaged(store, self.last_error, logger=self._log)
+        except (StoreError, sqlite3.Error, OSError) as err:
+            self._log.error(
+                "%s and cannot be replaced: %s; keeping the readings in memory and retrying",
+                self.last_error,
+                err,
+            )
+            return False
+        self.replaced += 1
+        self._adopt(fresh)
+        return True
+
+    def _reopen(self) -> None:
+        """Open the store again after a replacement that failed (with backoff, by the loop)."""
+        store: Store | None = None
+        try:
+            store = self._open_store()
+            if store.next_row <= self.last_row:  # a fresh file: go on with the numbering
+                store.raise_floors(row=self.last_row, event=store.events_seen)
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            if store is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    store.close()
+            self.last_error = str(exc)
+            self._log.error("cannot open the store again: %s; retrying", exc)
+            return
+        self._adopt(store)
+
+    def _adopt(self, store: Store) -> None:
+        self._store = store
+        if self._clock_watch is not None:
+            self._clock_watch.forget_rows()  # its segments' rows were in the old file
+        store.ensure_reserve()
 
     def _make_room(self, store: Store) -> bool:
         """Ask ``on_full`` to drop old readings; whether it dropped any."""
@@ -305,9 +407,12 @@ class BatchWriter:
             self._log.error("the disk is full and no room could be made: %s", exc)
             return False
 
-    def _after_commit(self, store: Store) -> None:
+    def _after_commit(self) -> None:
         """Count overflow drops; while the disk is full, keep free pages in the database file;
         remake the reserve file once the disk has room again."""
+        store = self._store
+        if store is None:
+            return
         try:
             if self.dropped > self._dropped_counted:
                 dropped = self.dropped
@@ -325,4 +430,5 @@ class BatchWriter:
             if self._on_full is not None and store.free_pages() < LOW_FREE_PAGES:
                 self._on_full(store)
         except (StoreError, sqlite3.Error) as exc:
-            self._log.warning("cannot update the store's counters: %s", exc)
+            if not self._recovered(exc):
+                self._log.warning("cannot update the store's counters: %s", exc)

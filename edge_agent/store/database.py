@@ -61,6 +61,21 @@ def is_corruption(exc: BaseException) -> bool:
     )
 
 
+def damage_of(exc: BaseException) -> str | None:
+    """What was said about a damaged file, if ``exc`` or one of its causes says the database
+    is damaged (:func:`is_corruption`, or :class:`~edge_agent.errors.StoreCorruptError`);
+    SQLite's own words where they are in the chain. None for any other error."""
+    found: str | None = None
+    seen: BaseException | None = exc
+    while seen is not None:
+        if is_corruption(seen):
+            return str(seen)
+        if found is None and isinstance(seen, StoreCorruptError):
+            found = str(seen)
+        seen = seen.__cause__
+    return found
+
+
 def is_disk_full(exc: BaseException) -> bool:
     """Whether a SQLite or OS error says the disk is full (``SQLITE_FULL``, ``ENOSPC``)."""
     if isinstance(exc, OSError):
@@ -183,10 +198,12 @@ class Store:
                 raise StoreCorruptError(f"{self.path} is not a usable SQLite database: {damage}")
         try:
             self._conn = self._connect()
+            self._file_id = _file_id(self.path)
         except BaseException:
             self._unlock()
             raise
         self._streams: dict[str, tuple[int, str, str]] = {}
+        self._last_event = 0
         try:
             if not readonly:
                 self._quick_check(crashed)
@@ -194,6 +211,7 @@ class Store:
             self.uid = self._read_uid()
             self._load_streams()
             self._next_row = max(self.last_row(), int(self.meta("row_floor", 0))) + 1
+            self._last_event = self.last_event_id()
         except sqlite3.DatabaseError as exc:
             self.close()
             if is_corruption(exc):
@@ -223,6 +241,13 @@ class Store:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def is_replaced(self) -> bool:
+        """Whether the database file this store opened is no longer the one at :attr:`path`
+        (the writer found it damaged while in use, set it aside and started a fresh one; see
+        :func:`edge_agent.store.recovery.replace_damaged`). A read-only store then still reads
+        the old file and should be opened again."""
+        return _file_id(self.path) != self._file_id
 
     def _quick_check(self, crashed: bool) -> None:
         size = self.path.stat().st_size
@@ -310,8 +335,10 @@ class Store:
 
     def close(self) -> None:
         """Close the database; in WAL mode the last connection also checkpoints the WAL."""
-        self._conn.close()
-        self._unlock()
+        try:
+            self._conn.close()
+        finally:
+            self._unlock()
 
     def __enter__(self) -> Store:
         return self
@@ -375,6 +402,10 @@ class Store:
                 if also is not None:
                     also(self._conn, first)
         except sqlite3.Error as exc:
+            if is_corruption(exc):
+                raise StoreCorruptError(
+                    f"cannot write {len(readings)} readings to {self.path}: it is damaged ({exc})"
+                ) from exc
             # A failed transaction may have created stream rows that were rolled back.
             self._streams.clear()
             self._load_streams()
@@ -409,7 +440,8 @@ class Store:
                     None if data is None else json.dumps(data, sort_keys=True),
                 ),
             )
-        return int(cur.lastrowid or 0)
+        self._last_event = max(self._last_event, int(cur.lastrowid or 0))
+        return self._last_event
 
     def add_counter(self, name: str, amount: int) -> None:
         """Add ``amount`` to a persistent counter in ``meta`` (e.g. ``dropped.retention``)."""
@@ -527,6 +559,43 @@ class Store:
         """The highest row id committed so far (0 for an empty store)."""
         row = self._conn.execute("SELECT max(id) FROM readings").fetchone()
         return int(row[0] or 0)
+
+    @property
+    def next_row(self) -> int:
+        """The row id the next reading written gets."""
+        return self._next_row
+
+    @property
+    def events_seen(self) -> int:
+        """The highest event id this store saw at opening or wrote since."""
+        return self._last_event
+
+    def last_event_id(self) -> int:
+        """The highest event id ever given (ids of deleted events are not reused)."""
+        row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return max(self._last_event, 0 if row is None else int(row[0]))
+
+    def raise_floors(self, *, row: int, event: int) -> None:
+        """Give new readings row ids above ``row`` and new events ids above ``event``.
+
+        A database that replaces a damaged one at run time continues the old one's numbering:
+        positions that refer to the old file (an outbox cursor written late by the uplink)
+        then never skip anything of the new one.
+        """
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('row_floor', ?) ON CONFLICT (key) "
+                "DO UPDATE SET value = max(value, excluded.value)",
+                (row,),
+            )
+            if not conn.execute(
+                "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'events'", (event,)
+            ).rowcount:
+                conn.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (event,)
+                )
+        self._next_row = max(self._next_row, row + 1)
+        self._last_event = max(self._last_event, event)
 
     def stats(
         self, pattern: str = "*", *, since: float | None = None, until: float | None = None
@@ -694,6 +763,15 @@ class Store:
         return self._conn
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, or None when there is none."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
 def _leftover_wal(path: Path) -> bool:
     """Whether a non-empty WAL file lies beside the database: its last writer did not close."""
     try:
@@ -728,6 +806,7 @@ __all__ = [
     "StoreFullError",  # defined in edge_agent.errors; still importable from here
     "StoredReading",
     "StreamStats",
+    "damage_of",
     "file_damage",
     "is_corruption",
     "is_disk_full",

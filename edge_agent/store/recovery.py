@@ -14,6 +14,15 @@ that fail ``PRAGMA quick_check``. :class:`~edge_agent.store.Store` detects these
    and where the old file went (the uplink sends events to the region), and counts it in the
    persistent counter ``store.replaced``.
 
+Damage that shows only while the agent runs (``SQLITE_CORRUPT`` or ``SQLITE_NOTADB`` from a
+write or a read: pages that were fine at start went bad on the card) is handled the same way by
+:func:`replace_damaged`, which the batch writer calls (:class:`~edge_agent.store.BatchWriter`):
+the damaged store is closed and set aside, the fresh database takes its place with the same
+alert, and the writer commits the readings it holds there. The fresh database continues the
+old one's row and event numbering (:meth:`~edge_agent.store.Store.raise_floors`), so that a
+position the uplink learnt from the old file can never skip readings or events of the new one;
+read-only stores notice the change with :meth:`~edge_agent.store.Store.is_replaced`.
+
 Only damage is handled so: a database that is locked by another agent, newer than this agent, or
 on a disk that fails to read raises :class:`~edge_agent.errors.StoreError` as before, and the
 file stays where it is. Set-aside files are never deleted by the agent; ``edge-agent doctor``
@@ -22,8 +31,10 @@ lists them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,7 +76,35 @@ def open_store(
         return Store(data_dir)
     except StoreCorruptError as exc:
         damage = str(exc)
-    moved = set_aside(Path(data_dir), now=now())
+    return _start_afresh(Path(data_dir), damage, logger=logger, now=now)
+
+
+def replace_damaged(
+    store: Store, damage: str, *, logger: logging.Logger, now: Callable[[], float] = time.time
+) -> Store:
+    """Close ``store``, found damaged while in use, set its file aside and return a fresh store
+    in its place, numbered on from the old one, with the alert (see above)."""
+    floor_row = store.next_row - 1
+    try:
+        floor_event = store.last_event_id()
+    except sqlite3.Error:  # the damage may lie there too
+        floor_event = store.events_seen
+    with contextlib.suppress(sqlite3.Error):
+        store.close()
+    return _start_afresh(
+        store.data_dir, damage, logger=logger, now=now, floors=(floor_row, floor_event)
+    )
+
+
+def _start_afresh(
+    data_dir: Path,
+    damage: str,
+    *,
+    logger: logging.Logger,
+    now: Callable[[], float],
+    floors: tuple[int, int] | None = None,
+) -> Store:
+    moved = set_aside(data_dir, now=now())
     logger.error(
         "%s; set it aside as %s and started a fresh database (the readings in it are not "
         "lost for good: sqlite3 %s '.recover' can rescue what is readable)",
@@ -74,16 +113,22 @@ def open_store(
         moved,
     )
     store = Store(data_dir)
-    store.add_counter("store.replaced", 1)
-    store.record_event(
-        "store_replaced",
-        f"the readings database was damaged and was replaced by a fresh one: {damage}; "
-        f"the old file is kept as {moved.name}",
-        severity="alert",
-        data={"damage": damage, "moved_to": str(moved)},
-        at=now(),
-    )
+    try:
+        if floors is not None:
+            store.raise_floors(row=floors[0], event=floors[1])
+        store.add_counter("store.replaced", 1)
+        store.record_event(
+            "store_replaced",
+            f"the readings database was damaged and was replaced by a fresh one: {damage}; "
+            f"the old file is kept as {moved.name}",
+            severity="alert",
+            data={"damage": damage, "moved_to": str(moved)},
+            at=now(),
+        )
+    except BaseException:
+        store.close()  # and its lock: whoever tries next must be able to open it
+        raise
     return store
 
 
-__all__ = ["SET_ASIDE_PATTERN", "open_store", "set_aside"]
+__all__ = ["SET_ASIDE_PATTERN", "open_store", "replace_damaged", "set_aside"]

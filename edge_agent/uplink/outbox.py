@@ -18,14 +18,27 @@ their times: nothing is read from the first row of the oldest clock segment that
 so the region receives no reading with a time that is about to change, and every stream still
 in commit order. The boundary and the readings come from one statement, hence one snapshot of
 the database.
+
+When the agent's writer finds the database damaged while it runs, it sets the file aside and
+starts a fresh one (:func:`edge_agent.store.recovery.replace_damaged`); this outbox's read-only
+connection still reads the old file. Once that has nothing more to give, the outbox raises
+:class:`~edge_agent.errors.StoreError`, so that the uplink opens the new file and starts again
+from its cursor. Damage the outbox meets first raises
+:class:`~edge_agent.errors.StoreCorruptError`; the writer can then look at the same rows
+(:meth:`edge_agent.store.BatchWriter.check_rows`) and replace the file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from ..errors import StoreCorruptError, StoreError
 from ..store import Store
+from ..store.database import is_corruption
 from .senml import OutboxRow, PackEncoder
 
 _US: Final = 1_000_000
@@ -99,8 +112,10 @@ class Outbox:
 
     def next_events(self) -> Pack | None:
         """A pack of the next unsent events, or None."""
-        events = self.store.events(after=self.sent_event, limit=EVENTS_PER_PACK)
+        with self._damage_named():
+            events = self.store.events(after=self.sent_event, limit=EVENTS_PER_PACK)
         if not events:
+            self._check_file()
             return None
         self.sent_event = events[-1]["row"]
         return Pack(
@@ -134,20 +149,43 @@ class Outbox:
 
     def _fill(self, limit: int) -> bool:
         conn = self.store.connection
-        rows: list[OutboxRow] = conn.execute(
-            "SELECT id, stream, t, value, quality FROM readings "
-            f"WHERE id > ? AND id < {HELD_FROM} ORDER BY id LIMIT ?",
-            (self.sent_row, limit),
-        ).fetchall()
+        with self._damage_named():
+            rows: list[OutboxRow] = conn.execute(
+                "SELECT id, stream, t, value, quality FROM readings "
+                f"WHERE id > ? AND id < {HELD_FROM} ORDER BY id LIMIT ?",
+                (self.sent_row, limit),
+            ).fetchall()
         self._rows = rows
         self._next = 0
         if not rows:
+            self._check_file()
             return False
         encoder = self.encoder
         if not all(encoder.knows(row[1]) for row in rows):
             for sid, name, unit, kind in conn.execute("SELECT id, name, unit, kind FROM streams"):
                 encoder.add_stream(sid, name, unit, kind)
         return True
+
+    @contextlib.contextmanager
+    def _damage_named(self) -> Iterator[None]:
+        """Turn SQLite's word for a damaged file into :class:`StoreCorruptError`."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+            raise StoreCorruptError(
+                f"{self.store.path} is damaged where the uplink reads it, after row "
+                f"{self.sent_row} ({exc})"
+            ) from exc
+
+    def _check_file(self) -> None:
+        """Raise when the store's file was replaced (see the module docstring)."""
+        if self.store.is_replaced():
+            raise StoreError(
+                f"{self.store.path} was replaced by a fresh database while the uplink read the "
+                "old one (it was found damaged); the uplink starts again on the new one"
+            )
 
     # -- figures -----------------------------------------------------------------------------
 
