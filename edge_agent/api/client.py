@@ -52,6 +52,7 @@ from .models import (
     LogsReply,
     PeersReply,
     ReadingDict,
+    RegionInfo,
     SensorDetail,
     SensorInfo,
     SyncInfo,
@@ -461,6 +462,11 @@ class ApiClient:
         """The outbox backlog and the uplink's status."""
         return cast(SyncInfo, await self.get("/v1/sync"))
 
+    async def region(self) -> RegionInfo:
+        """Every device's retained status and health on the region broker (``configured``
+        False without an uplink)."""
+        return cast(RegionInfo, await self.get("/v1/region"))
+
     async def logs(
         self,
         *,
@@ -694,6 +700,10 @@ class SyncApiClient:
     def peers(self) -> PeersReply:
         """See :meth:`ApiClient.peers`."""
         return self.call(self.client.peers())
+
+    def region(self) -> RegionInfo:
+        """See :meth:`ApiClient.region`."""
+        return self.call(self.client.region())
 
     def live(self, streams: str | Sequence[str] = "*", **options: Any) -> Iterator[LiveMessage]:
         """The live stream's messages, until the agent ends it (or the caller stops)."""

@@ -214,6 +214,70 @@ class SyncInfo(TypedDict):
     live: UplinkLive | None
 
 
+class RegionHealth(TypedDict):
+    """What ``GET /v1/region`` keeps of a device's health message (None: not sent, or of
+    another type in that device's version)."""
+
+    time: float | None
+    """When the device sent it, by its own clock."""
+    version: str | None
+    uptime_s: float | None
+    protocol: str | None
+    backlog: int | None
+    oldest_unsynced: float | None
+    last_ack_time: float | None
+    events_pending: int | None
+    dropped_unsynced: int | None
+    disk_free_bytes: int | None
+    disk_total_bytes: int | None
+    cpu_temperature_c: float | None
+
+
+class RegionDeviceInfo(TypedDict):
+    """One device of the region, from its retained messages on the region broker."""
+
+    device: str
+    city: str
+    """The city as a topic level (lower case: ``bad-schönborn``)."""
+    lab: str
+    status: Literal["online", "offline"] | None
+    """``offline`` is also the broker's last will for a device that vanished."""
+    status_at: float | None
+    """When this agent received the status."""
+    health: RegionHealth | None
+    health_at: float | None
+    """When this agent received the health message."""
+    last_seen: float | None
+    """The health message's own time, else when the status arrived."""
+
+
+class RegionInfo(TypedDict):
+    """``GET /v1/region``: every device's retained status on the region broker."""
+
+    configured: bool
+    """False without an ``[uplink]``: then there is nothing else to say."""
+    broker: str | None
+    connected: bool
+    """Whether the uplink is connected now; while it is not, ``devices`` is what it last knew."""
+    uplink_state: str | None
+    subscription: Literal["waiting", "pending", "granted", "refused"] | None
+    error: str | None
+    """Why the table is not current (the broker refused the subscription, the connection is
+    lost), with what to do."""
+    subscribed_at: float | None
+    stale_since: float | None
+    """When the connection that filled the table ended."""
+    device: str
+    """This device's id (it is in ``devices`` too, as the broker sees it)."""
+    devices: list[RegionDeviceInfo]
+    online: int
+    offline: int
+    ignored_devices: int
+    """Devices left out: the table keeps ``max_devices`` at most."""
+    rejected: int
+    max_devices: int
+
+
 class LogEntry(TypedDict):
     """One log record of the agent."""
 

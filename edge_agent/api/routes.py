@@ -15,8 +15,9 @@ import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .. import __version__
 from ..driver import load_driver
@@ -25,6 +26,7 @@ from ..store import Store, StoredReading
 from ..store.database import StreamStats
 from ..supervisor import ServiceState
 from ..uplink.health import cpu_temperature, disk_space
+from ..uplink.region_status import MAX_DEVICES, RegionSnapshot
 from ..uplink.state import read_status
 from .configapply import ApplyRefused, backup_path, prepare_apply, read_record, validate_text
 from .http import HttpError, Request, Response, StreamResponse
@@ -42,6 +44,9 @@ from .models import (
     LogEntry,
     PeersReply,
     ReadingDict,
+    RegionDeviceInfo,
+    RegionHealth,
+    RegionInfo,
     SensorDetail,
     SensorInfo,
     ServiceInfo,
@@ -94,6 +99,49 @@ def stats_dict(stats: StreamStats) -> StreamStatsDict:
         "minimum": stats.minimum,
         "maximum": stats.maximum,
         "mean": stats.mean,
+    }
+
+
+def region_info(agent: Agent) -> RegionInfo:
+    """``GET /v1/region`` from the running uplink's region table (or: no uplink)."""
+    config, uplink = agent.config.uplink, agent.uplink
+    if uplink is None:
+        snapshot = RegionSnapshot((), "waiting", None, None, None, 0, 0, MAX_DEVICES)
+    else:
+        snapshot = uplink.region.snapshot()
+    devices: list[RegionDeviceInfo] = [
+        {
+            "device": d.device,
+            "city": d.city,
+            "lab": d.lab,
+            "status": d.status,
+            "status_at": d.status_at,
+            "health": None if d.health is None else cast(RegionHealth, asdict(d.health)),
+            "health_at": d.health_at,
+            "last_seen": d.last_seen,
+        }
+        for d in snapshot.devices
+    ]
+    connected = uplink is not None and uplink.state == "connected"
+    error = snapshot.error
+    if uplink is not None and not connected and uplink.last_error:
+        error = uplink.last_error  # the uplink's newest try says more than the first loss
+    return {
+        "configured": config is not None,
+        "broker": None if config is None else f"{config.host}:{config.port}",
+        "connected": connected,
+        "uplink_state": None if uplink is None else uplink.state,
+        "subscription": None if uplink is None else snapshot.subscription,
+        "error": error,
+        "subscribed_at": snapshot.subscribed_at,
+        "stale_since": snapshot.stale_since,
+        "device": agent.config.device.id,
+        "devices": devices,
+        "online": sum(d.status == "online" for d in snapshot.devices),
+        "offline": sum(d.status == "offline" for d in snapshot.devices),
+        "ignored_devices": snapshot.ignored_devices,
+        "rejected": snapshot.rejected,
+        "max_devices": snapshot.max_devices,
     }
 
 
@@ -185,6 +233,7 @@ class Routes:
                 "an experiment's recent log: ?level=&since=&limit=",
             ),
             ("GET", "/v1/sync", self.sync, "outbox backlog and the uplink's status"),
+            ("GET", "/v1/region", self.region, "every device's status on the region broker"),
             ("GET", "/v1/logs", self.logs, "recent log records: ?level=&since=&after=&logger="),
             ("GET", "/v1/events", self.events, "stored events: ?after=&limit="),
             ("GET", "/v1/config", self.config, "the config file, effective config, last apply"),
@@ -553,6 +602,10 @@ class Routes:
             },
         }
         return Response.json(info)
+
+    async def region(self, request: Request, match: re.Match[str]) -> Response:
+        """``GET /v1/region``: ``configured`` False without an uplink (not an error)."""
+        return Response.json(region_info(self.agent))
 
     async def config(self, request: Request, match: re.Match[str]) -> Response:
         """``GET /v1/config``."""

@@ -17,6 +17,7 @@ module             what it holds
 ``pacing``         reconnect backoff with jitter, bandwidth cap
 ``health``         disk space, CPU temperature
 ``state``          what the uplink keeps in ``meta`` for ``edge-agent sync status``
+``region_status``  every device's retained status and health (``GET /v1/region``)
 ``forwarder``      :class:`Uplink`, the agent's service
 ``collector``      :class:`Collector`, ``edge-agent region collect``
 =================  =================================================================

@@ -500,9 +500,11 @@ class MqttSession:
             )
         return info.mid
 
-    def subscribe(self, topic: str) -> None:
-        """Subscribe at QoS 1 (the SUBACK is not waited for)."""
-        self.client.subscribe(topic, qos=1)
+    def subscribe(self, *topics: str, qos: Literal[0, 1] = 1) -> None:
+        """Subscribe to ``topics`` in one SUBSCRIBE (the SUBACK is not waited for: it sets
+        :attr:`subscribed`, and :attr:`subscribe_refused` when the broker refused one)."""
+        wanted: list[tuple[str, int]] = [(topic, qos) for topic in topics]
+        self.client.subscribe(wanted)
 
     def close(self, *, final: tuple[str, bytes] | None = None, timeout: float = 2.0) -> None:
         """Send ``final`` (retained, QoS 1) and wait up to ``timeout`` s for its PUBACK, then

@@ -16,6 +16,10 @@ never miss one, and the first arrival of every reading keeps the commit order.
 
 The agent wakes the thread after each commit; events (which do not pass the writer's commit
 hook) are picked up within :data:`IDLE_POLL` seconds.
+
+The same connection subscribes (QoS 0) to every device's retained status and health, which
+:class:`~.region_status.RegionStatus` keeps for ``GET /v1/region``; a broker whose ACL refuses
+that subscription costs only the region table, never the sync.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Final, Literal
+
+import paho.mqtt.client as mqtt
 
 from .. import __version__
 from ..config import DeviceConfig, UplinkConfig
@@ -45,6 +51,7 @@ from .connection import (
 from .health import cpu_temperature, disk_space
 from .outbox import Outbox, Pack
 from .pacing import Backoff, TokenBucket
+from .region_status import RegionStatus
 from .state import ACKED_COUNTER, EVENT_CURSOR
 from .topics import DeviceTopics
 
@@ -145,6 +152,16 @@ class Uplink:
         self._last_ack_at: float | None = None
         self._logged_error: tuple[str, float] | None = None
         self._control: dict[int, str] = {}
+        self.region = RegionStatus(
+            config.topic_prefix,
+            own_base=self.topics.base,
+            reader=f"user {self.broker.username!r}"
+            if self.broker.username
+            else f"client {self.broker.client_id!r}",
+            logger=logger.getChild("region"),
+        )
+        """Every device's retained status and health, received on this connection."""
+        self._region_answer_due = False
 
     # -- control from other threads -------------------------------------------------------------
 
@@ -236,6 +253,7 @@ class Uplink:
             finally:
                 stopping = self._stop.is_set()
                 session.close(final=(self.topics.status, b"offline") if stopping else None)
+                self.region.connection_lost(error)
                 outbox.rewind()
                 self._flush_progress(outbox)
             if stopping:
@@ -257,9 +275,15 @@ class Uplink:
             tls=self._tls,
             wake=self._wake,
             will=(self.topics.status, b"offline"),
+            on_message=self._on_message,
             inflight=self.config.max_inflight + 2,
             logger=self._log,
         )
+
+    def _on_message(self, message: mqtt.MQTTMessage) -> bool:
+        # In paho's thread: only the region's status and health are subscribed to.
+        self.region.receive(message.topic, bytes(message.payload))
+        return True
 
     def _connected(self, session: MqttSession, outbox: Outbox) -> None:
         self.protocol = session.protocol
@@ -276,6 +300,11 @@ class Uplink:
         )
         self._control.clear()
         self._send(session, self.topics.status, b"online", control=True)
+        # QoS 0: a device that is away needs no queue of the others' health messages; the
+        # retained ones come again with the next subscription.
+        self.region.subscribing()
+        session.subscribe(*self.region.topics, qos=0)
+        self._region_answer_due = True
 
     def _drain(self, session: MqttSession, outbox: Outbox) -> None:
         """Send packs and handle acknowledgements until the connection ends or we stop."""
@@ -335,6 +364,8 @@ class Uplink:
         while not self._stop.is_set():
             self._wake.clear()
             self._take_acks(session, outbox, inflight, order)
+            if self._region_answer_due and session.subscribed.is_set():
+                self._region_answered(session)
             if not session.connected:
                 raise UplinkError(
                     f"connection to the broker at {self.broker.address} lost "
@@ -382,6 +413,14 @@ class Uplink:
             if empty:
                 timeout = min(timeout, IDLE_POLL)
             self._wake.wait(max(0.0, timeout))
+
+    def _region_answered(self, session: MqttSession) -> None:
+        """Tell the region table what the broker answered to its subscription."""
+        self._region_answer_due = False
+        if session.subscribe_refused is None:
+            self.region.granted()
+        else:
+            self.region.refused(session.subscribe_refused)
 
     # -- health, state and progress -------------------------------------------------------------
 

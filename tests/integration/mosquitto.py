@@ -2,7 +2,8 @@
 
 The broker listens on a free loopback port with TLS (a throwaway CA and server certificate made
 here with ``cryptography``), a password file written by ``mosquitto_passwd`` and an ACL that
-lets each device write only below its own topics and the region user read everything. A second
+lets each device write only below its own topics and read every device's status and health (the
+region table of ``GET /v1/region``), and the region user read everything. A second
 listener asks for client certificates and takes the certificate's CN as the user name.
 Persistence is on, so a broker stopped and started again keeps the messages it queued for the
 collector's persistent session.
@@ -47,12 +48,21 @@ PREFIX = "digitallabor"
 DEVICE = "test-pi"
 CITY = "Teststadt"
 LAB = "lab-1"
-USERS = {DEVICE: "pi-secret-1", "region": "region-secret-2", "stranger": "stranger-secret-3"}
+SECOND_DEVICE = "test-pi-2"
+"""Another device of the region (its own login), for the region table's tests."""
+USERS = {
+    DEVICE: "pi-secret-1",
+    "region": "region-secret-2",
+    "stranger": "stranger-secret-3",
+    SECOND_DEVICE: "pi-secret-4",
+}
 ACL = f"""\
 user region
 topic read {PREFIX}/#
 
 pattern write {PREFIX}/+/+/%u/#
+pattern read {PREFIX}/+/+/+/status
+pattern read {PREFIX}/+/+/+/health
 """
 
 
