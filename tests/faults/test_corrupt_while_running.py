@@ -7,7 +7,9 @@ dropping the oldest readings reaches them); it keeps running; the damaged file i
 under a name with the time, with the damage in it untouched; a fresh database takes its place,
 with the ``store_replaced`` alert and the counter that ``edge-agent status`` shows; new readings
 are committed to it, their row ids going on from the last one committed to the old file, none
-missing; and it is intact when the agent stops.
+missing; and it is intact when the agent stops. The uplink, which read the old file through its
+own connection, moves to the new one: the region collector (through a real mosquitto)
+receives the alert and every reading committed to either file while the agent ran.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,19 @@ from edge_agent.readings import Reading
 from edge_agent.store import Store
 from edge_agent.store.recovery import SET_ASIDE_PATTERN
 from tests.integration.agent_process import AgentProcess
+from tests.integration.mosquitto import (
+    CITY,
+    DEVICE,
+    LAB,
+    Broker,
+    CollectorThread,
+    Pki,
+    broker_fixture,  # noqa: F401
+    collector_fixture,  # noqa: F401
+    pki_fixture,  # noqa: F401
+    uplink_meta,
+    uplink_table,
+)
 
 PAGE = 4096
 PREFILL = 300_000
@@ -33,12 +49,14 @@ SPREAD = 120.0
 MAX_AGE = 3600.0
 
 
-def config(tmp_path: Path, data: Path) -> Path:
+def config(tmp_path: Path, data: Path, uplink: str) -> Path:
     path = tmp_path / "agent.toml"
     path.write_text(
         f"""
 [device]
-id = "test-pi"
+id = "{DEVICE}"
+city = "{CITY}"
+lab = "{LAB}"
 trust_clock = true
 
 [store]
@@ -57,6 +75,8 @@ enabled = false
 name = "air"
 driver = "simulated.air"
 interval = "50ms"
+
+{uplink}
 """
     )
     return path
@@ -103,20 +123,48 @@ def committed_rows(lines: list[str]) -> list[int]:
     return [int(line.rsplit(" ", 1)[1]) for line in lines if "through row" in line]
 
 
+def at_region(db: Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows of the region collector's database (none while it creates its tables)."""
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, (DEVICE,)).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def wait_for(condition: Callable[[], bool], what: str, agent: AgentProcess, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if agent.proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}:\n{agent.log[-5000:]}")
+        time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_damage_under_a_running_agent_is_set_aside_and_the_agent_goes_on(
-    edge_agent_cmd: list[str], tmp_path: Path
+    edge_agent_cmd: list[str],
+    tmp_path: Path,
+    broker: Broker,
+    pki: Pki,
+    collector: CollectorThread,
 ) -> None:
     data = tmp_path / "data"
     old_uid = prefill(data)
     db = data / "readings.db"
-    agent = AgentProcess(edge_agent_cmd, config(tmp_path, data))
+    uplink = uplink_table(broker.port, pki, tmp_path)
+    agent = AgentProcess(edge_agent_cmd, config(tmp_path, data, uplink))
+    region_ids = "SELECT id FROM readings WHERE device = ?"
     try:
-        deadline = time.monotonic() + 60
-        while agent.committed_row <= PREFILL:
-            if agent.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the agent did not start:\n{agent.log}")
-            time.sleep(0.05)
+        wait_for(lambda: agent.committed_row > PREFILL, "the agent's start", agent, 60)
+        # The region has the backlog (the damage is not in the uplink's way).
+        wait_for(
+            lambda: uplink_meta(data).get("backlog", 1 << 30) < 100,  # type: ignore[operator]
+            "the backlog at the region",
+            agent,
+            120,
+        )
 
         # Overwrite leaves a little ahead of the oldest reading: retention, which drops the
         # oldest readings every few seconds, reads them soon, from the file (not from its cache:
@@ -130,20 +178,41 @@ def test_damage_under_a_running_agent_is_set_aside_and_the_agent_goes_on(
                 f.write(junk)
         damaged_at = time.time()
 
-        deadline = time.monotonic() + 60
-        while not any("set it aside" in line for line in agent.lines):
-            if agent.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the damage was not noticed:\n{agent.log[-5000:]}")
-            time.sleep(0.05)
+        wait_for(
+            lambda: any("set it aside" in line for line in agent.lines),
+            "the damage to be noticed",
+            agent,
+            60,
+        )
         found = next(i for i, line in enumerate(agent.lines) if "set it aside" in line)
         before = committed_rows(agent.lines[:found])[-1]
         # The agent goes on: it commits new readings, to the fresh database.
-        deadline = time.monotonic() + 30
-        while agent.committed_row < before + 20:
-            if agent.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"no commits after the replacement:\n{agent.log[-5000:]}")
-            time.sleep(0.05)
+        wait_for(lambda: agent.committed_row >= before + 20, "commits after it", agent, 30)
         assert agent.proc.poll() is None
+
+        # The region gets the alert, what was committed to the old file while the agent ran,
+        # and what is committed to the new one.
+        with Store(data, readonly=True) as store:
+            fresh = {r.id for r in store.after(0, limit=10**9)}
+            new_uid = store.uid
+        live_old = {f"{old_uid}-{row}" for row in range(PREFILL + 1, before + 1)}
+        wait_for(
+            lambda: {rid for (rid,) in at_region(collector.db, region_ids)} >= fresh | live_old,
+            "every reading at the region",
+            agent,
+            60,
+        )
+        wait_for(
+            lambda: bool(
+                at_region(
+                    collector.db,
+                    "SELECT id FROM events WHERE device = ? AND kind = 'store_replaced'",
+                )
+            ),
+            "the alert at the region",
+            agent,
+            30,
+        )
 
         status = subprocess.run(
             [*edge_agent_cmd, "status", "--data-dir", str(data)],
@@ -178,5 +247,9 @@ def test_damage_under_a_running_agent_is_set_aside_and_the_agent_goes_on(
     assert "malformed" in alert["message"] and moved.name in alert["message"]
     assert counters["store.replaced"] == 1
     assert "dropped.writer_overflow" not in counters
+    arrived = [rid for (rid,) in at_region(collector.db, region_ids)]
+    assert all(rid.startswith((old_uid, new_uid)) for rid in arrived)  # type: ignore[union-attr]
+    # The uplink noticed that its file was replaced and opened the new one.
+    assert "the uplink starts again on the new one" in agent.log
     assert "counter    store.replaced = 1" in status
     assert "alert: the readings database was damaged and was replaced by a fresh one" in status
