@@ -14,6 +14,7 @@ receives the alert and every reading committed to either file while the agent ra
 
 from __future__ import annotations
 
+import calendar
 import random
 import signal
 import sqlite3
@@ -184,6 +185,7 @@ def test_damage_under_a_running_agent_is_set_aside_and_the_agent_goes_on(
             agent,
             60,
         )
+        noticed_at = time.time()
         found = next(i for i, line in enumerate(agent.lines) if "set it aside" in line)
         before = committed_rows(agent.lines[:found])[-1]
         # The agent goes on: it commits new readings, to the fresh database.
@@ -227,8 +229,9 @@ def test_damage_under_a_running_agent_is_set_aside_and_the_agent_goes_on(
     assert code == 0, agent.log[-5000:]
 
     (moved,) = data.glob(SET_ASIDE_PATTERN)
-    stamp = time.strftime("%Y%m%dT%H%M", time.gmtime(damaged_at))
-    assert moved.name.startswith(f"readings-corrupt-{stamp}")
+    stamp = moved.name.removeprefix("readings-corrupt-").removesuffix(".db")
+    set_aside_at = calendar.timegm(time.strptime(stamp, "%Y%m%dT%H%M%SZ"))
+    assert damaged_at - 1 <= set_aside_at <= noticed_at + 1, stamp  # named with the UTC time
     kept = moved.read_bytes()
     assert all(kept[(p - 1) * PAGE : p * PAGE] == junk for p, junk in garbage.items())
     assert "turned out damaged while in use" in agent.lines[found]
