@@ -67,10 +67,14 @@ def damage(writer: BatchWriter, data: Path, *, rightmost: bool) -> dict[int, byt
     writer.call(lambda s: s.checkpoint("TRUNCATE")).result(10)
     writer.call(lambda s: s.connection.execute("PRAGMA shrink_memory")).result(10)
     conn = sqlite3.connect(f"{(data / 'readings.db').as_uri()}?mode=ro", uri=True)
-    pages = conn.execute(
-        "SELECT pageno, pagetype FROM dbstat WHERE name = 'readings' ORDER BY path"
-    ).fetchall()
-    conn.close()
+    try:
+        pages = conn.execute(
+            "SELECT pageno, pagetype FROM dbstat WHERE name = 'readings' ORDER BY path"
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        pytest.skip(f"this SQLite has no dbstat table to find pages by ({exc})")
+    finally:
+        conn.close()
     leaves = [page for page, kind in pages if kind == "leaf"]
     targets = [page for page, kind in pages if kind != "leaf"]
     targets += leaves[-1:] if rightmost else leaves[:5]
