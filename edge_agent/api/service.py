@@ -49,6 +49,9 @@ class StoreReader:
         self._store: Store | None = None
 
     def _call(self, fn: Callable[[Store], T]) -> T:
+        if self._store is not None and self._store.is_replaced():
+            self._store.close()  # the writer set a damaged file aside: read the new one
+            self._store = None
         if self._store is None:
             self._store = Store(self.data_dir, readonly=True)
         return fn(self._store)

@@ -38,6 +38,7 @@ import paho.mqtt.client as mqtt
 
 from .. import __version__
 from ..config import DeviceConfig, UplinkConfig
+from ..errors import StoreCorruptError, StoreError
 from ..store import BatchWriter, Store
 from .connection import (
     BrokerSettings,
@@ -211,19 +212,30 @@ class Uplink:
 
     def run_blocking(self) -> None:
         """The uplink's loop, in the calling thread, until :meth:`stop`."""
-        store = Store(self.data_dir, readonly=True)
-        try:
-            outbox = Outbox(store, self.device_id)
-            self.acked_row = self._persisted_row = outbox.acked_row
-            self._persisted_event = outbox.acked_event
-            if not self.broker.tls and self.broker.username is not None:
-                self._log.warning(
-                    "uplink.tls is off: the password of %r crosses the network in clear text",
-                    self.broker.username,
-                )
-            self._serve(outbox)
-        finally:
-            store.close()
+        if not self.broker.tls and self.broker.username is not None:
+            self._log.warning(
+                "uplink.tls is off: the password of %r crosses the network in clear text",
+                self.broker.username,
+            )
+        while not self._stop.is_set():
+            store = Store(self.data_dir, readonly=True)
+            outbox: Outbox | None = None
+            try:
+                outbox = Outbox(store, self.device_id)
+                self.acked_row = self._persisted_row = outbox.acked_row
+                self._persisted_event = outbox.acked_event
+                self._serve(outbox)
+            except StoreCorruptError as exc:
+                self._log.error("%s; asking the store's writer to look at these rows", exc)
+                row = outbox.sent_row if outbox is not None else 0
+                if not self._writer.check_rows(row).result(60):
+                    self._stop.wait(self.config.reconnect_max)
+            except StoreError as exc:  # the writer replaced the file: read the new one
+                self._log.warning("%s", exc)
+            else:
+                return
+            finally:
+                store.close()
 
     def _serve(self, outbox: Outbox) -> None:
         protocol = self.broker.protocol
