@@ -446,6 +446,7 @@ class Uplink:
             "uptime_s": round(time.monotonic() - self._started, 1),
             "protocol": self.protocol,
             "backlog": outbox.backlog(),
+            "held_for_clock": outbox.held_back(),
             "oldest_unsynced": outbox.oldest_unsynced(),
             "last_ack": None
             if last is None
