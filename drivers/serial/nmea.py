@@ -517,7 +517,9 @@ def _coordinate(
     minutes = float(match.group(2))
     if minutes > 60:
         raise ParseError(f"{what} {value!r} has {minutes} minutes; at most 60 are possible")
-    result = degrees + minutes / 60
+    # Nine decimals (0.1 mm) keep every digit a receiver sends (1e-7 minutes is 1.7e-9 degrees
+    # ... less than that), without the float noise of the division in the last digits.
+    result = round(degrees + minutes / 60, 9)
     if result > limit:
         raise ParseError(f"{what} {value!r} is {result:.6f} degrees, beyond {limit}")
     positive, negative = signs

@@ -32,8 +32,8 @@ def test_gga_reference_example_decodes_to_its_documented_fields() -> None:
     assert fix == GgaFix(
         talker="GP",
         utc_time=dt.time(12, 35, 19),
-        latitude_deg=48 + 7.038 / 60,
-        longitude_deg=11 + 31.0 / 60,
+        latitude_deg=48.1173,  # 48° 7.038'
+        longitude_deg=11.516666667,  # 11° 31.0', to nine decimals
         fix_quality=1,
         satellites_used=8,
         hdop=0.9,

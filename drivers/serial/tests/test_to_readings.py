@@ -30,8 +30,8 @@ def test_gga_gives_position_altitude_fix_quality_satellites_and_hdop() -> None:
     readings = nmea_readings(parse_sentence(GGA), "spreader-gps", T)
 
     assert readings == [
-        Reading("spreader-gps/latitude", T, 48 + 7.038 / 60, "lat"),
-        Reading("spreader-gps/longitude", T, 11 + 31 / 60, "lon"),
+        Reading("spreader-gps/latitude", T, 48.1173, "lat"),
+        Reading("spreader-gps/longitude", T, 11.516666667, "lon"),
         Reading("spreader-gps/altitude", T, 545.4, "m"),
         Reading("spreader-gps/fix_quality", T, 1, ""),
         Reading("spreader-gps/satellites", T, 8, "count"),
