@@ -62,7 +62,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         # Raises ConfigError (exit 2) when city or lab is missing, as the agent would at start.
         base = DeviceTopics.build(up.topic_prefix, device.city, device.lab, device.id).base
         print(
-            f"uplink     {up.host}:{up.port} {'TLS' if up.tls else 'no TLS'}, "
-            f"topics under {base}"
+            f"uplink     {up.host}:{up.port} {'TLS' if up.tls else 'no TLS'}, topics under {base}"
         )
     return 0
