@@ -58,7 +58,7 @@ class EdgeConsole(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "edge-tui"
     MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
-        entry.mode: entry.screen for entry in SCREENS
+        entry.mode: entry.make for entry in SCREENS
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
