@@ -101,6 +101,7 @@ def lab(broker: Broker, pki: Pki) -> Any:
     remove(root)
 
 
+@pytest.mark.slow  # a broker, two uplinks, and the screen's 10 s reload three times over
 def test_fleet_shows_the_region_and_a_device_going_offline_and_a_lost_broker(
     lab: Agent, broker: Broker, pki: Pki, tmp_path: Path
 ) -> None:
