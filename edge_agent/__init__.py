@@ -5,9 +5,25 @@ Drivers read sensors and publish :class:`~edge_agent.readings.Reading` objects t
 uplink (when configured) syncs what is committed to the region.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("digitallabor-edge-kit")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    __version__: str
+
+
+def __getattr__(name: str) -> Any:
+    # The version is looked up on first use: importing importlib.metadata and reading the
+    # distribution costs about 0.05 s, which edge-tui and `edge-agent api bridge` would pay at
+    # every start without needing the version.
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        value = version("digitallabor-edge-kit")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        value = "0.0.0+source"
+    globals()["__version__"] = value
+    return value
