@@ -135,6 +135,9 @@ class UplinkConfig(_Section):
     max_bandwidth: Size | None = None
     """Bytes per second the uplink may use on average (``"20kB"``); default: no cap."""
     health_interval: Duration = 60.0
+    region_table: bool = True
+    """Also keep every device's retained status and health from the region broker, for
+    ``GET /v1/region`` and the console's fleet screen (QoS 0; about 0.7 kB/s for 100 devices)."""
 
     @field_validator("port")
     @classmethod

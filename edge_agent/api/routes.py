@@ -105,6 +105,8 @@ def stats_dict(stats: StreamStats) -> StreamStatsDict:
 def region_info(agent: Agent) -> RegionInfo:
     """``GET /v1/region`` from the running uplink's region table (or: no uplink)."""
     config, uplink = agent.config.uplink, agent.uplink
+    if config is not None and not config.region_table:
+        config = uplink = None  # switched off: nothing is subscribed, so nothing to say
     if uplink is None:
         snapshot = RegionSnapshot((), "waiting", None, None, None, 0, 0, MAX_DEVICES)
     else:

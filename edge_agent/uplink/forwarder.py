@@ -314,9 +314,10 @@ class Uplink:
         self._send(session, self.topics.status, b"online", control=True)
         # QoS 0: a device that is away needs no queue of the others' health messages; the
         # retained ones come again with the next subscription.
-        self.region.subscribing()
-        session.subscribe(*self.region.topics, qos=0)
-        self._region_answer_due = True
+        if self.config.region_table:
+            self.region.subscribing()
+            session.subscribe(*self.region.topics, qos=0)
+            self._region_answer_due = True
 
     def _drain(self, session: MqttSession, outbox: Outbox) -> None:
         """Send packs and handle acknowledgements until the connection ends or we stop."""

@@ -253,3 +253,21 @@ def test_without_an_uplink_the_region_says_so_and_is_no_error() -> None:
     assert region["configured"] is False and region["broker"] is None
     assert region["connected"] is False and region["subscription"] is None
     assert region["devices"] == [] and region["device"] == "lonely-pi"
+
+
+def test_region_table_off_subscribes_to_nothing_and_says_so(broker: Broker, pki: Pki) -> None:
+    root = short_tmp()
+    uplink = device_uplink(broker, pki, root, DEVICE) + "\nregion_table = false\n"
+    agent = start_agent(write_config(root, DEVICE, CITY, LAB, uplink))
+    try:
+        with SyncApiClient(ApiClient.unix(root / "api.sock")) as api:
+            uplink = agent.agent.uplink
+            assert uplink is not None
+            wait_for(lambda: uplink.state == "connected", 30, "the uplink to connect")
+            region = api.region()
+            subscription = uplink.region.snapshot().subscription
+    finally:
+        agent.stop()
+        remove(root)
+    assert region["configured"] is False and region["devices"] == []
+    assert subscription == "waiting"  # the broker was never asked for the region's status
