@@ -35,6 +35,17 @@ class Latest:
     unit: str
     quality: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, reading: Mapping[str, Any]) -> Latest:
+        """From a reading as the API sends it (``ReadingDict``, a live ``reading`` message)."""
+        return cls(
+            reading["stream"],
+            reading["time"],
+            reading["value"],
+            reading["unit"],
+            tuple(reading.get("quality") or ()),
+        )
+
 
 @dataclass
 class Changes:
@@ -67,15 +78,7 @@ class LiveCache:
         """Take one message of the live stream (a :data:`~edge_agent.api.models.LiveMessage`)."""
         kind = message.get("type")
         if kind == "reading":
-            self.add_reading(
-                Latest(
-                    message["stream"],
-                    message["time"],
-                    message["value"],
-                    message["unit"],
-                    tuple(message.get("quality") or ()),
-                )
-            )
+            self.add_reading(Latest.of(message))
         elif kind == "event":
             event: EventDict = message["event"]
             self.events.append(event)

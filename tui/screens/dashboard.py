@@ -117,15 +117,7 @@ class DashboardScreen(ConsoleScreen):
         cache = self.console.cache
         for sensor in sensors:
             for reading in sensor["latest"]:
-                cache.add_reading(
-                    Latest(
-                        reading["stream"],
-                        reading["time"],
-                        reading["value"],
-                        reading["unit"],
-                        tuple(reading["quality"]),
-                    )
-                )
+                cache.add_reading(Latest.of(reading))
         self.sensors = sensors
         self.query_one("#health", Static).update(health_markup(device, cache.health))
         self.query_one("#alerts", Static).update(

@@ -130,25 +130,9 @@ class IcingScreen(ConsoleScreen):
         surface = str(info["params"].get("surface") or "road-surface/temperature")
         cache = self.console.cache
         for reading in await api.streams(f"{info['name']}/*"):
-            cache.add_reading(
-                Latest(
-                    reading["stream"],
-                    reading["time"],
-                    reading["value"],
-                    reading["unit"],
-                    tuple(reading["quality"]),
-                )
-            )
+            cache.add_reading(Latest.of(reading))
         for reading in await api.streams(surface):
-            cache.add_reading(
-                Latest(
-                    reading["stream"],
-                    reading["time"],
-                    reading["value"],
-                    reading["unit"],
-                    tuple(reading["quality"]),
-                )
-            )
+            cache.add_reading(Latest.of(reading))
         if surface != self.surface_stream or not self.charted:
             self.surface_stream = surface
             self.charted = {}

@@ -134,27 +134,11 @@ class ParkingScreen(ConsoleScreen):
         cache = self.console.cache
         if self.experiment is not None:
             for reading in await api.streams(f"{self.experiment['name']}/*"):
-                cache.add_reading(
-                    Latest(
-                        reading["stream"],
-                        reading["time"],
-                        reading["value"],
-                        reading["unit"],
-                        tuple(reading["quality"]),
-                    )
-                )
+                cache.add_reading(Latest.of(reading))
         for sensor in sensors:
             for reading in sensor["latest"]:
                 if reading["stream"].endswith("/occupied"):
-                    cache.add_reading(
-                        Latest(
-                            reading["stream"],
-                            reading["time"],
-                            reading["value"],
-                            reading["unit"],
-                            tuple(reading["quality"]),
-                        )
-                    )
+                    cache.add_reading(Latest.of(reading))
         self.paint()
 
     def paint(self) -> None:
