@@ -64,19 +64,29 @@ class RetentionResult:
 
 
 def _delete_through(store: Store, last_row: int, synced_row: int | None) -> tuple[int, int]:
-    unsynced = 0
     with store.transaction() as conn:
-        if synced_row is not None:
-            unsynced = conn.execute(
-                "SELECT count(*) FROM readings WHERE id > ? AND id <= ?", (synced_row, last_row)
-            ).fetchone()[0]
-        deleted = conn.execute("DELETE FROM readings WHERE id <= ?", (last_row,)).rowcount
-        # Remember the highest id ever used, so that ids are not reused if this emptied the table.
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('row_floor', ?) ON CONFLICT (key) "
-            "DO UPDATE SET value = max(value, excluded.value)",
-            (last_row,),
-        )
+        return _delete_rows(conn, last_row, synced_row)
+
+
+def _delete_rows(
+    conn: sqlite3.Connection, last_row: int, synced_row: int | None
+) -> tuple[int, int]:
+    """Delete readings up to ``last_row`` inside the caller's transaction.
+
+    Returns (readings deleted, of them not yet acknowledged by the region after ``synced_row``).
+    """
+    unsynced = 0
+    if synced_row is not None:
+        unsynced = conn.execute(
+            "SELECT count(*) FROM readings WHERE id > ? AND id <= ?", (synced_row, last_row)
+        ).fetchone()[0]
+    deleted = conn.execute("DELETE FROM readings WHERE id <= ?", (last_row,)).rowcount
+    # Remember the highest id ever used, so that ids are not reused if this emptied the table.
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('row_floor', ?) ON CONFLICT (key) "
+        "DO UPDATE SET value = max(value, excluded.value)",
+        (last_row,),
+    )
     return deleted, unsynced
 
 
@@ -167,17 +177,7 @@ def make_room(
     last_row = int(head[0])
     try:
         with store.transaction():
-            unsynced = 0
-            if synced_row is not None:
-                unsynced = conn.execute(
-                    "SELECT count(*) FROM readings WHERE id > ? AND id <= ?", (synced_row, last_row)
-                ).fetchone()[0]
-            deleted = conn.execute("DELETE FROM readings WHERE id <= ?", (last_row,)).rowcount
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('row_floor', ?) ON CONFLICT (key) "
-                "DO UPDATE SET value = max(value, excluded.value)",
-                (last_row,),
-            )
+            deleted, unsynced = _delete_rows(conn, last_row, synced_row)
             counters = [("dropped.retention_disk_full", deleted)]
             if unsynced:
                 counters.append(("dropped.unsynced", unsynced))
